@@ -1,0 +1,56 @@
+"""The `axon` command. Thin: each subcommand module parses its options and calls one
+function of a package. A subsystem adds its commands by writing `axon/cli/<name>.py`
+with `add_parser(subparsers)` and listing it in COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from axon.errors import AxonError
+
+# Each module defines add_parser(subparsers); the parser it adds sets `func`.
+COMMANDS = ["train", "eval"]
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every subcommand takes; pass as `parents=[common_options()]`."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="axon",
+        description="axon: train neural networks fast on PyTorch, and run the "
+        "brain-inspired learning systems.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"axon.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args) or 0
+    except AxonError as err:
+        if getattr(args, "debug", False):
+            raise
+        print(f"axon {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"axon {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Dataset readers for real formats, the bundled default (scikit-learn's 8x8 digits),
+synthetic generators in the same formats, loaders and samplers."""
+
+from axon.data.digits import DigitsSplits, load_digits_splits
+
+__all__ = ["DigitsSplits", "load_digits_splits"]

@@ -1,0 +1,27 @@
+"""Errors raised for bad user input. Each is a ValueError whose message names the
+file, field or layer, the value given and the value expected; the CLI prints the
+message on one line and exits with code 2."""
+
+
+class AxonError(ValueError):
+    """Base class of every user-facing axon error."""
+
+
+class ConfigError(AxonError):
+    """A run config (YAML) or a spec is missing, malformed or invalid."""
+
+
+class RunDirError(AxonError):
+    """A run folder cannot be created, written, or is not an axon run."""
+
+
+class CheckpointError(AxonError):
+    """A checkpoint is missing, truncated or does not fit the model."""
+
+
+class TrainingDiverged(AxonError):
+    """The loss became NaN or infinite; training stopped."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step

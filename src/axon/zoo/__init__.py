@@ -1,0 +1,7 @@
+"""Named architectures, found by name (like timm's registry). Each module builds one
+family and registers its builders with `@register("name")`."""
+
+from axon.zoo.registry import create, describe, names, register
+from axon.zoo import digits as _digits  # noqa: F401  (registers digits-cnn, digits-mlp)
+
+__all__ = ["create", "describe", "names", "register"]
