@@ -1,0 +1,68 @@
+"""Metric logs: metrics.csv (one row per epoch) and TensorBoard event files."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+from axon.train.callbacks.base import Callback
+
+COLUMNS = ["epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "samples_per_s"]
+
+
+class CSVLogger(Callback):
+    """Write `metrics.csv` with one row per epoch (COLUMNS; absent metrics left empty).
+
+    At the start of a fit (or a resume) the file is rewritten from the trainer's history,
+    so rows of epochs that a crash lost from the checkpoint never linger."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._file = None
+        self._writer = None
+
+    def on_fit_start(self, trainer) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(trainer.history)
+        os.replace(tmp, self.path)
+        self._file = open(self.path, "a", newline="")
+        self._writer = csv.DictWriter(self._file, COLUMNS, extrasaction="ignore")
+
+    def on_epoch_end(self, trainer, metrics) -> None:
+        self._writer.writerow(metrics)
+        self._file.flush()
+
+    def on_fit_end(self, trainer, status) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class TensorBoardLogger(Callback):
+    """Scalars per epoch in TensorBoard event files under `log_dir` (x axis: epoch)."""
+
+    def __init__(self, log_dir: str | Path):
+        self.log_dir = Path(log_dir)
+        self._writer = None
+
+    def on_fit_start(self, trainer) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        # On resume, events past the restored epoch (from a killed run) are discarded.
+        self._writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None)
+
+    def on_epoch_end(self, trainer, metrics) -> None:
+        for key, value in metrics.items():
+            if key not in ("epoch", "step") and isinstance(value, float) and not math.isnan(value):
+                self._writer.add_scalar(key, value, global_step=trainer.epoch)
+        self._writer.flush()
+
+    def on_fit_end(self, trainer, status) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,189 @@
+"""The run config: a YAML file validated by pydantic before any work starts.
+
+Unknown keys are errors that name the key and the closest valid one; a wrong type or
+range names the field; a YAML syntax error names the file, line and column."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from axon.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(Section):
+    name: str = "digits-cnn"
+    """Registered zoo name (`axon.zoo.names()`)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of the zoo builder."""
+
+
+class DataConfig(Section):
+    name: Literal["digits"] = "digits"
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+    split_seed: int = 0
+    num_workers: int = Field(0, ge=0)
+
+
+class OptimizerConfig(Section):
+    name: Literal["adamw", "sgd"] = "adamw"
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    """SGD momentum; for AdamW the first beta."""
+    nesterov: bool = False
+    beta2: float = Field(0.999, gt=0, lt=1)
+
+
+class ScheduleConfig(Section):
+    name: Literal["onecycle", "constant", "step"] = "onecycle"
+    warmup_fraction: float = Field(0.3, gt=0, lt=1)
+    """One Cycle: fraction of the steps spent raising the learning rate."""
+    div_factor: float = Field(25.0, gt=0)
+    """One Cycle: initial lr = lr / div_factor."""
+    final_div_factor: float = Field(1e4, gt=0)
+    """One Cycle: final lr = initial lr / final_div_factor."""
+    milestones: list[int] = Field(default_factory=list)
+    """Step: epochs at which the learning rate is multiplied by gamma."""
+    gamma: float = Field(0.1, gt=0)
+
+
+class CheckpointConfig(Section):
+    monitor: str = "val_acc"
+    """Metric (a metrics.csv column) that picks checkpoints/best."""
+    mode: Literal["max", "min"] = "max"
+    every: int = Field(1, ge=1)
+    """Write checkpoints/last every this many epochs (and always at the end)."""
+
+
+class EarlyStoppingConfig(Section):
+    monitor: str = "val_loss"
+    mode: Literal["max", "min"] = "min"
+    patience: int = Field(10, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+
+
+class RunConfig(Section):
+    name: str | None = None
+    """Run folder name under `out`; a timestamp when not given."""
+    out: str = "runs"
+    seed: int = 0
+    deterministic: bool = True
+    device: str = "auto"
+    epochs: int = Field(20, gt=0)
+    batch_size: int = Field(64, gt=0)
+    loss: Literal["cross_entropy"] = "cross_entropy"
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    nan_guard: bool = True
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    early_stopping: EarlyStoppingConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _plain_folder_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value or "/" in value or "\\" in value or value in {".", ".."}):
+            raise ValueError(f"must be a plain folder name without slashes, got {value!r}")
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if value not in {"auto", "cpu", "mps"} and not value.startswith("cuda"):
+            raise ValueError(f"expected auto, cpu, cuda, cuda:N or mps, got {value!r}")
+        return value
+
+
+def _section_at(path: tuple) -> type[BaseModel] | None:
+    """The config class holding the field at `path` (a pydantic error location)."""
+    cls: type[BaseModel] = RunConfig
+    for part in path:
+        field = cls.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        candidates = getattr(annotation, "__args__", (annotation,))
+        sections = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not sections:
+            return None
+        cls = sections[0]
+    return cls
+
+
+def _describe(error: dict) -> str:
+    loc = tuple(error["loc"])
+    where = ".".join(str(p) for p in loc)
+    if error["type"] == "extra_forbidden":
+        section = _section_at(loc[:-1])
+        valid = list(section.model_fields) if section else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(valid)}"
+        return f"unknown key {where!r} ({hint})"
+    if error["type"] == "value_error":
+        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    return f"{where}: {error['msg']} (got {error.get('input')!r})"
+
+
+def validate_config(data: Any, source: str = "config") -> RunConfig:
+    """Validate a mapping as a RunConfig; errors name `source` and the field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys to values at the top, got {type(data).__name__}")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(_describe(e) for e in err.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run config."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    if not path.is_file():
+        raise ConfigError(f"{path}: config path is not a file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        position = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"{path}: YAML syntax error at {position}: {err.problem}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read YAML ({err})") from None
+    return validate_config(data, source=str(path))
+
+
+def apply_overrides(config: RunConfig, **overrides: Any) -> RunConfig:
+    """A copy of `config` with command-line overrides (None means not given), validated.
+
+    Keys: epochs, lr, batch_size, seed, out, name."""
+    data = config.model_dump()
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "lr":
+            data["optimizer"]["lr"] = value
+        elif key in {"epochs", "batch_size", "seed", "out", "name"}:
+            data[key] = value
+        else:
+            raise ValueError(f"unknown override {key!r}")
+    return validate_config(data, source="command line")
+
+
+def dump_config(config: RunConfig) -> str:
+    """The fully resolved config as YAML text."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,208 @@
+"""Config-driven runs: the run folder, training from a RunConfig, resuming, evaluating.
+
+The model is built by the caller (the CLI builds it from the zoo by name) and passed in,
+so the engine stays independent of the model registry."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from axon.data import DigitsSplits, load_digits_splits
+from axon.errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged
+from axon.train.callbacks.guards import EarlyStopping
+from axon.train.checkpoint import MODEL_FILE, checkpoint_folder, load_weights
+from axon.train.config import DataConfig, RunConfig, dump_config, load_config
+from axon.train.trainer import Trainer, resolve_device, seed_everything
+from axon.train.trainable import evaluate, to_device
+
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    status: str
+    epochs_done: int
+    best_epoch: int | None
+    best_val: float | None
+    best_test_acc: float
+    final_test_acc: float
+    seconds: float
+
+
+def load_data(config: DataConfig) -> DigitsSplits:
+    """The train/val/test splits a data config names."""
+    return load_digits_splits(config.test_fraction, config.val_fraction, config.split_seed)
+
+
+def create_run_dir(out: str | Path, name: str | None) -> Path:
+    """Make a new run folder `out/name` (or `out/<timestamp>`); never reuse one."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunDirError(f"{out}: cannot create the runs folder ({err.strerror})") from None
+    if not out.is_dir():
+        raise RunDirError(f"{out}: the runs folder is not a folder")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidates = [name] if name else [stamp] + [f"{stamp}-{i}" for i in range(2, 100)]
+    for candidate in candidates:
+        path = out / candidate
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise RunDirError(f"{path}: cannot create the run folder ({err.strerror})") from None
+        if not os.access(path, os.W_OK):
+            raise RunDirError(f"{path}: the run folder is not writable")
+        return path
+    raise RunDirError(
+        f"{out / candidates[0]}: run folder already exists; pick another --name, "
+        f"or continue it with `axon train --resume {out / candidates[0]}`"
+    )
+
+
+def read_run_config(run_dir: str | Path) -> RunConfig:
+    """The config of an existing run folder; a folder that is not a run is an error."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: no such run folder")
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise RunDirError(f"{run_dir}: not an axon run folder (no {CONFIG_FILE})")
+    return load_config(run_dir / CONFIG_FILE)
+
+
+def _check_output_shape(model: nn.Module, splits: DigitsSplits, config: RunConfig) -> None:
+    inputs, _ = splits.train[:2]
+    model.eval()
+    with torch.no_grad():
+        try:
+            outputs = model(inputs)
+        except RuntimeError as err:
+            raise ConfigError(
+                f"model {config.model.name!r}: does not accept the data's inputs of shape "
+                f"{tuple(inputs.shape)} ({str(err).splitlines()[0]})"
+            ) from None
+    model.train()
+    classes = len(splits.classes)
+    if tuple(outputs.shape) != (2, classes):
+        raise ConfigError(
+            f"model {config.model.name!r}: gives outputs of shape {tuple(outputs.shape)} for a batch "
+            f"of 2, expected (2, {classes}) for the {classes} classes of data {config.data.name!r}"
+        )
+
+
+def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool) -> Trainer:
+    callbacks = []
+    if config.early_stopping is not None:
+        es = config.early_stopping
+        callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
+    return Trainer(
+        model, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
+        schedule=config.schedule, loss=torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        callbacks=callbacks, run_dir=run_dir, monitor=config.checkpoint.monitor,
+        monitor_mode=config.checkpoint.mode, checkpoint_every=config.checkpoint.every,
+        seed=config.seed, device=config.device, deterministic=config.deterministic,
+        num_workers=config.data.num_workers, progress=progress, nan_guard=config.nan_guard,
+    )
+
+
+def _fit(config: RunConfig, model: nn.Module, splits: DigitsSplits, run_dir: Path,
+         resume: bool, progress: bool) -> RunSummary:
+    start = time.perf_counter()
+    trainer = _trainer(config, model, run_dir, progress)
+    last = run_dir / "checkpoints" / "last"
+    try:
+        trainer.fit(splits.train, splits.val, ckpt_path=last if resume else None)
+    except TrainingDiverged as err:
+        kept = f"the last good checkpoint is kept in {last}" if last.exists() else "no checkpoint was written"
+        raise TrainingDiverged(f"{err}; {kept}", step=err.step) from None
+    final_acc = trainer.evaluate(splits.test)["acc"]
+    best_dir = run_dir / "checkpoints" / "best"
+    checkpointer = trainer.checkpointer
+    best_acc = final_acc
+    if checkpointer.best_epoch is not None and checkpointer.best_epoch != trainer.epoch:
+        load_weights(model, checkpoint_folder(best_dir) / MODEL_FILE)
+        best_acc = trainer.evaluate(splits.test)["acc"]
+    return RunSummary(
+        run_dir=run_dir, status=trainer.stop_reason or "completed", epochs_done=trainer.epoch,
+        best_epoch=checkpointer.best_epoch, best_val=checkpointer.best,
+        best_test_acc=best_acc, final_test_acc=final_acc, seconds=time.perf_counter() - start,
+    )
+
+
+def start_run(config: RunConfig, model: nn.Module, progress: bool = True) -> RunSummary:
+    """Train `model` as `config` says in a new run folder; returns the summary."""
+    splits = load_data(config.data)
+    _check_output_shape(model, splits, config)
+    run_dir = create_run_dir(config.out, config.name)
+    config = config.model_copy(update={"name": run_dir.name})
+    (run_dir / CONFIG_FILE).write_text(dump_config(config))
+    return _fit(config, model, splits, run_dir, resume=False, progress=progress)
+
+
+def resume_run(run_dir: str | Path, model: nn.Module, progress: bool = True) -> RunSummary:
+    """Continue the run in `run_dir` from `checkpoints/last` (the model as its config says)."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    last = run_dir / "checkpoints" / "last"
+    try:
+        checkpoint_folder(last)
+    except CheckpointError:
+        raise RunDirError(f"{run_dir}: run has no checkpoint to resume ({last} is missing)") from None
+    return _fit(config, model, load_data(config.data), run_dir, resume=True, progress=progress)
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    report: str
+    confusion: np.ndarray
+    confusion_png: Path
+
+
+def evaluate_run(run_dir: str | Path, model: nn.Module, checkpoint: str = "best",
+                 out: str | Path | None = None) -> Evaluation:
+    """Test accuracy, a per-class report and a confusion matrix PNG for a run's checkpoint."""
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    from axon.viz.confusion import plot_confusion
+
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    if checkpoint not in {"best", "last"}:
+        raise ValueError(f"checkpoint: expected best or last, got {checkpoint!r}")
+    folder = run_dir / "checkpoints" / checkpoint
+    try:
+        folder = checkpoint_folder(folder)
+    except CheckpointError:
+        raise RunDirError(f"{run_dir}: run has no {checkpoint} checkpoint ({folder} is missing)") from None
+    device = resolve_device(config.device)
+    model = model.to(device)
+    load_weights(model, folder / MODEL_FILE)
+    splits = load_data(config.data)
+    seed_everything(config.seed)
+    loader = torch.utils.data.DataLoader(splits.test, batch_size=512)
+    predictions, targets = [], []
+    model.eval()
+    with torch.no_grad():
+        for batch in loader:
+            inputs, labels = to_device(batch, device)
+            predictions.append(model(inputs).argmax(1).cpu())
+            targets.append(labels.cpu())
+    y_pred, y_true = torch.cat(predictions).numpy(), torch.cat(targets).numpy()
+    labels = list(range(len(splits.classes)))
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    png = Path(out) if out is not None else run_dir / f"confusion_{checkpoint}.png"
+    plot_confusion(matrix, splits.classes, png, title=f"{run_dir.name} ({checkpoint}): test confusion")
+    report = classification_report(y_true, y_pred, labels=labels, target_names=splits.classes, digits=4)
+    return Evaluation(float((y_pred == y_true).mean()), report, matrix, png)

@@ -1,0 +1,299 @@
+"""The Trainer: a small loop that asks a Trainable for gradients, steps the optimizer
+and the schedule, validates each epoch and calls callbacks for everything else."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from axon.errors import TrainingDiverged
+from axon.train.callbacks.base import Callback
+from axon.train.checkpoint import read_checkpoint
+from axon.train.config import OptimizerConfig, ScheduleConfig
+from axon.train.optim import build_optimizer, build_schedule
+from axon.train.trainable import LossFn, StepResult, Trainable, evaluate
+
+Data = Dataset | DataLoader | tuple
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """`auto` is cuda when available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_loss(loss: str | LossFn, label_smoothing: float = 0.0) -> LossFn:
+    if callable(loss):
+        return loss
+    if loss == "cross_entropy":
+        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    if loss == "mse":
+        return nn.MSELoss()
+    raise ValueError(f"loss: unknown loss {loss!r} (expected cross_entropy, mse or a callable)")
+
+
+def _rng_state() -> dict:
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": [keys.tolist(), pos, has_gauss, gauss],
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state(("MT19937", np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA), Python's random and NumPy's global generator."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+class Trainer:
+    """Train any `nn.Module` on (inputs, targets) data.
+
+    >>> trainer = Trainer(model, epochs=20, batch_size=64, lr=3e-3)
+    >>> history = trainer.fit(train_data, val_data)   # list of per-epoch metric dicts
+
+    Data may be a Dataset of (input, target) pairs, a DataLoader, or a tuple (X, y) of
+    tensors. `optimizer` is "adamw", "sgd", an OptimizerConfig, or a callable
+    `params -> torch.optim.Optimizer`; `schedule` is "onecycle", "step", "constant" or a
+    ScheduleConfig. With `run_dir` the run-folder callbacks are added (metrics.csv,
+    TensorBoard, curves.png, checkpoints/last and best by `monitor`)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        epochs: int = 20,
+        batch_size: int = 64,
+        lr: float | None = None,
+        optimizer: str | OptimizerConfig | Callable = "adamw",
+        schedule: str | ScheduleConfig = "onecycle",
+        loss: str | LossFn = "cross_entropy",
+        callbacks: Sequence[Callback] = (),
+        run_dir: str | Path | None = None,
+        monitor: str = "val_acc",
+        monitor_mode: str = "max",
+        checkpoint_every: int = 1,
+        seed: int | None = 0,
+        device: str | torch.device = "auto",
+        deterministic: bool = False,
+        num_workers: int = 0,
+        progress: bool = True,
+        nan_guard: bool = True,
+    ):
+        if epochs <= 0:
+            raise ValueError(f"epochs: expected a positive number of epochs, got {epochs}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size: expected a positive batch size, got {batch_size}")
+        if isinstance(optimizer, str):
+            optimizer = OptimizerConfig(name=optimizer, **({"lr": lr} if lr is not None else {}))
+        elif isinstance(optimizer, OptimizerConfig) and lr is not None:
+            optimizer = optimizer.model_copy(update={"lr": lr})
+        self.schedule_config = ScheduleConfig(name=schedule) if isinstance(schedule, str) else schedule
+        self.optimizer_config = optimizer
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.epochs, self.batch_size = epochs, batch_size
+        self.loss_fn = resolve_loss(loss)
+        self.seed, self.deterministic, self.num_workers = seed, deterministic, num_workers
+        self.callbacks = list(callbacks)
+        if progress:
+            from axon.train.callbacks.progress import ProgressBar
+
+            self.callbacks.append(ProgressBar())
+        if nan_guard:
+            from axon.train.callbacks.guards import NaNGuard
+
+            self.callbacks.append(NaNGuard())
+        self.checkpointer = None  # the ModelCheckpoint of the run folder, if any
+        if run_dir is not None:
+            folder_callbacks = run_folder_callbacks(run_dir, monitor, monitor_mode, checkpoint_every)
+            self.checkpointer = folder_callbacks[-1]
+            self.callbacks.extend(folder_callbacks)
+        self.callbacks.sort(key=lambda cb: cb.order)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        # Loop state, reset by fit and restored by load_state_dict.
+        self.epoch = 0  # epochs completed
+        self.global_step = 0
+        self.batch_in_epoch = 0
+        self.steps_per_epoch = 0
+        self.history: list[dict] = []
+        self.should_stop = False
+        self.stop_reason = ""
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.schedule = None
+        self._sampler_generator = torch.Generator()
+        self._running = [0.0, 0, 0, 0.0]  # loss sum, samples, correct, seconds
+
+    # ----- data
+    def _loader(self, data: Data, train: bool) -> DataLoader:
+        if isinstance(data, DataLoader):
+            return data
+        if isinstance(data, tuple):
+            data = TensorDataset(*data)
+        return DataLoader(
+            data, batch_size=self.batch_size if train else max(self.batch_size, 512),
+            shuffle=train, generator=self._sampler_generator if train else None,
+            num_workers=self.num_workers, pin_memory=self.device.type == "cuda",
+        )
+
+    # ----- state
+    def state_dict(self) -> dict:
+        """Everything but the weights that resuming needs, as tensors and JSON values."""
+        return {
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "history": self.history,
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "rng": _rng_state(),
+            "sampler_rng": self._sampler_generator.get_state(),
+            "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.global_step = state["epoch"], state["global_step"]
+        self.history = [dict(row) for row in state["history"]]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        _set_rng_state(state["rng"])
+        self._sampler_generator.set_state(state["sampler_rng"])
+        for cb in self.callbacks:
+            if type(cb).__name__ in state["callbacks"]:
+                cb.load_state_dict(state["callbacks"][type(cb).__name__])
+
+    def stop(self, reason: str) -> None:
+        """Ask the loop to stop after the current batch (callbacks call this)."""
+        self.should_stop, self.stop_reason = True, reason
+
+    def running_metrics(self) -> dict[str, float]:
+        """Mean loss, accuracy and samples/s of the current epoch so far."""
+        loss_sum, seen, correct, seconds = self._running
+        metrics = {"loss": loss_sum / max(seen, 1), "samples_per_s": seen / max(seconds, 1e-9)}
+        if correct is not None:
+            metrics["acc"] = correct / max(seen, 1)
+        return metrics
+
+    # ----- the loop
+    def _setup(self, train_loader: DataLoader) -> None:
+        if self.seed is not None:
+            seed_everything(self.seed)
+            self._sampler_generator.manual_seed(self.seed)
+        if self.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if isinstance(self.optimizer_config, OptimizerConfig):
+            self.optimizer = build_optimizer(params, self.optimizer_config)
+        else:
+            self.optimizer = self.optimizer_config(params)
+        self.steps_per_epoch = len(train_loader)
+        self.schedule = build_schedule(self.optimizer, self.schedule_config, self.epochs, self.steps_per_epoch)
+        self.epoch, self.global_step, self.history = 0, 0, []
+        self.should_stop, self.stop_reason = False, ""
+
+    def fit(self, train_data: Data, val_data: Data | None = None, ckpt_path: str | Path | None = None) -> list[dict]:
+        """Train for the remaining epochs; with `ckpt_path`, first restore that checkpoint
+        folder (weights and trainer state) and continue from it. Returns the history."""
+        train_loader = self._loader(train_data, train=True)
+        val_loader = self._loader(val_data, train=False) if val_data is not None else None
+        if len(train_loader) == 0:
+            raise ValueError("train_data: no batches (the data set is empty)")
+        self._setup(train_loader)
+        if ckpt_path is not None:
+            self.load_state_dict(read_checkpoint(ckpt_path, self.model))
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        trainable = Trainable(self.model, self.loss_fn, train_loader, self.device)
+        status = "failed"
+        for cb in self.callbacks:
+            cb.on_fit_start(self)
+        try:
+            while self.epoch < self.epochs and not self.should_stop:
+                self._train_epoch(trainable, val_loader)
+            status = "stopped" if self.should_stop else "completed"
+        except TrainingDiverged:
+            status = "diverged"
+            raise
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            for cb in self.callbacks:
+                cb.on_fit_end(self, status)
+        return self.history
+
+    def _train_epoch(self, trainable: Trainable, val_loader: DataLoader | None) -> None:
+        self.model.train()
+        for cb in self.callbacks:
+            cb.on_epoch_start(self)
+        start = time.perf_counter()
+        loss_sum, seen, correct = 0.0, 0, 0
+        self.batch_in_epoch = 0
+        for batch in trainable:
+            self.optimizer.zero_grad(set_to_none=True)
+            result: StepResult = trainable.step(batch)
+            self.optimizer.step()
+            self.schedule.after_batch()
+            self.global_step += 1
+            self.batch_in_epoch += 1
+            loss_sum += result.loss.item() * result.size
+            seen += result.size
+            correct = None if result.correct is None or correct is None else correct + int(result.correct)
+            self._running = [loss_sum, seen, correct, time.perf_counter() - start]
+            for cb in self.callbacks:
+                cb.on_batch_end(self, result)
+            if self.should_stop:
+                break
+        train_seconds = time.perf_counter() - start
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.schedule.after_epoch()
+        self.epoch += 1
+        metrics: dict[str, float] = {"epoch": self.epoch, "step": self.global_step, "train_loss": loss_sum / seen}
+        if correct is not None:
+            metrics["train_acc"] = correct / seen
+        if val_loader is not None:
+            metrics.update({f"val_{k}": v for k, v in evaluate(self.model, self.loss_fn, val_loader, self.device).items()})
+        metrics.update(lr=lr, seconds=time.perf_counter() - start, samples_per_s=seen / train_seconds)
+        self.history.append(metrics)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, metrics)
+
+    def evaluate(self, data: Data) -> dict[str, float]:
+        """Mean loss and accuracy (for classification) of the model on `data`."""
+        return evaluate(self.model, self.loss_fn, self._loader(data, train=False), self.device)
+
+
+def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_acc", mode: str = "max", every: int = 1) -> list[Callback]:
+    """metrics.csv, TensorBoard events, curves.png and checkpoints/{last,best} in `run_dir`."""
+    from axon.train.callbacks.checkpointing import ModelCheckpoint
+    from axon.train.callbacks.loggers import CSVLogger, TensorBoardLogger
+    from axon.train.callbacks.plots import CurvesPlot
+
+    run_dir = Path(run_dir)
+    return [
+        CSVLogger(run_dir / "metrics.csv"),
+        TensorBoardLogger(run_dir / "tensorboard"),
+        CurvesPlot(run_dir / "curves.png"),
+        ModelCheckpoint(run_dir / "checkpoints", monitor=monitor, mode=mode, every=every),
+    ]
