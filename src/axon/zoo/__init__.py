@@ -2,6 +2,7 @@
 family and registers its builders with `@register("name")`."""
 
 from axon.zoo.registry import create, describe, names, register
-from axon.zoo import digits as _digits  # noqa: F401  (registers digits-cnn, digits-mlp)
+from axon.zoo import digits as _digits  # noqa: F401  (registers digits-cnn, mlp, digits-mlp)
+from axon.zoo import googlenet as _googlenet  # noqa: F401  (registers googlenet)
 
 __all__ = ["create", "describe", "names", "register"]
