@@ -58,9 +58,9 @@ class ScheduleConfig(Section):
 
 
 class CheckpointConfig(Section):
-    monitor: str = "val_acc"
+    monitor: str = "val_loss"
     """Metric (a metrics.csv column) that picks checkpoints/best."""
-    mode: Literal["max", "min"] = "max"
+    mode: Literal["max", "min"] = "min"
     every: int = Field(1, ge=1)
     """Write checkpoints/last every this many epochs (and always at the end)."""
 

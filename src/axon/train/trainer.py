@@ -92,8 +92,8 @@ class Trainer:
         loss: str | LossFn = "cross_entropy",
         callbacks: Sequence[Callback] = (),
         run_dir: str | Path | None = None,
-        monitor: str = "val_acc",
-        monitor_mode: str = "max",
+        monitor: str = "val_loss",
+        monitor_mode: str = "min",
         checkpoint_every: int = 1,
         seed: int | None = 0,
         device: str | torch.device = "auto",
@@ -284,7 +284,7 @@ class Trainer:
         return evaluate(self.model, self.loss_fn, self._loader(data, train=False), self.device)
 
 
-def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_acc", mode: str = "max", every: int = 1) -> list[Callback]:
+def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1) -> list[Callback]:
     """metrics.csv, TensorBoard events, curves.png and checkpoints/{last,best} in `run_dir`."""
     from axon.train.callbacks.checkpointing import ModelCheckpoint
     from axon.train.callbacks.loggers import CSVLogger, TensorBoardLogger

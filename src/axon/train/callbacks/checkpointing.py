@@ -15,7 +15,7 @@ class ModelCheckpoint(Callback):
 
     order = 100
 
-    def __init__(self, directory: str | Path, monitor: str = "val_acc", mode: str = "max", every: int = 1):
+    def __init__(self, directory: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1):
         if every < 1:
             raise ValueError(f"checkpoint.every: expected >= 1, got {every}")
         self.directory = Path(directory)

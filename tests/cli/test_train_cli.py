@@ -1,0 +1,214 @@
+"""`axon train` and `axon eval` end to end, and the bad inputs of the quick-start issue."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from axon.cli import main
+
+
+def axon(*argv):
+    return main([str(a) for a in argv])
+
+
+def fast_config(tmp_path, **extra):
+    config = {"model": {"name": "digits-mlp"}, "epochs": 2, "out": str(tmp_path / "runs")}
+    config.update(extra)
+    path = tmp_path / "fast.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def error_line(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_default_train_reaches_98_percent_and_fills_the_run_folder(tmp_path, capsys):
+    """The quick start: `axon train` with its defaults (digits CNN on the 8x8 digits)."""
+    assert axon("train", "--out", tmp_path, "--name", "quick") == 0
+    out = capsys.readouterr().out
+    run = tmp_path / "quick"
+    epoch_lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 20  # one plain line per epoch: stdout is not a terminal
+    assert "test accuracy: best checkpoint" in out and f"run folder: {run}" in out
+    final = float(out.split("final ")[1].split()[0])
+    assert final >= 0.98
+
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["name"] == "quick" and config["model"]["name"] == "digits-cnn" and config["epochs"] == 20
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert len(rows) == 20
+    for column in ["epoch", "step", "train_loss", "val_loss", "val_acc", "lr", "seconds", "samples_per_s"]:
+        assert rows[-1][column] != ""
+    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for which in ("last", "best"):
+        assert (run / "checkpoints" / which / "model.safetensors").is_file()
+        assert (run / "checkpoints" / which / "trainer.safetensors").is_file()
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert len(events.Scalars("val_acc")) == 20
+
+    assert axon("eval", run) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("test accuracy (best checkpoint): ")[1].split()[0])
+    assert accuracy >= 0.98
+    assert "precision" in out and (run / "confusion_best.png").is_file()
+
+
+def test_config_and_overrides(tmp_path, capsys):
+    config = fast_config(tmp_path)
+    assert axon("train", config, "--epochs", 1, "--lr", 0.01, "--batch-size", 32, "--seed", 5, "--name", "x") == 0
+    resolved = yaml.safe_load((tmp_path / "runs" / "x" / "config.yaml").read_text())
+    assert (resolved["epochs"], resolved["optimizer"]["lr"], resolved["batch_size"], resolved["seed"]) == (1, 0.01, 32, 5)
+
+
+def test_timestamp_names_never_collide(tmp_path, capsys):
+    config = fast_config(tmp_path, epochs=1)
+    assert axon("train", config) == 0
+    assert axon("train", config) == 0
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def test_existing_run_is_never_overwritten(tmp_path, capsys):
+    config = fast_config(tmp_path, epochs=1, name="taken")
+    assert axon("train", config) == 0
+    before = (tmp_path / "runs" / "taken" / "metrics.csv").read_bytes()
+    capsys.readouterr()
+    assert axon("train", config) == 2
+    assert "already exists" in error_line(capsys)
+    assert (tmp_path / "runs" / "taken" / "metrics.csv").read_bytes() == before
+
+
+def test_resume_continues_from_last(tmp_path, capsys, monkeypatch):
+    from axon.train.callbacks import ModelCheckpoint
+
+    save = ModelCheckpoint.on_epoch_end
+
+    def save_then_die_after_epoch_1(self, trainer, metrics):
+        save(self, trainer, metrics)
+        if trainer.epoch == 1:
+            raise KeyboardInterrupt  # as if the process were killed here
+
+    monkeypatch.setattr(ModelCheckpoint, "on_epoch_end", save_then_die_after_epoch_1)
+    assert axon("train", fast_config(tmp_path, epochs=3, name="r")) == 130
+    monkeypatch.undo()
+    run = tmp_path / "runs" / "r"
+    capsys.readouterr()
+    assert axon("train", "--resume", run) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("epoch ")] == ["2/3", "3/3"]
+    assert [row["epoch"] for row in csv.DictReader(open(run / "metrics.csv"))] == ["1", "2", "3"]
+
+
+def test_resume_rejects_overrides(tmp_path, capsys):
+    assert axon("train", "--resume", tmp_path, "--epochs", 3) == 2
+    assert "takes no CONFIG or overrides (got --epochs)" in error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("epochs: 3\nmodel: [digits\n", "YAML syntax error at line 3, column 1"),
+        ("epoch: 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
+        ("epochs: 0\n", "epochs: Input should be greater than 0"),
+        ("epochs: -1\n", "epochs: Input should be greater than 0"),
+        ("batch_size: 0\n", "batch_size: Input should be greater than 0"),
+        ("batch_size: -64\n", "batch_size: Input should be greater than 0"),
+        ("model: {name: digits-cnm}\n", "unknown model 'digits-cnm'; did you mean 'digits-cnn'?"),
+    ],
+)
+def test_bad_config_is_one_clear_line_and_exit_2(tmp_path, capsys, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    assert axon("train", path, "--out", tmp_path / "runs") == 2
+    line = error_line(capsys)
+    assert line.startswith("axon train: error: ") and message in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert axon("train", tmp_path / "missing.yaml") == 2
+    assert "missing.yaml: config file not found" in error_line(capsys)
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", 0), ("--epochs", -3), ("--batch-size", 0), ("--batch-size", -1)])
+def test_bad_overrides(capsys, flag, value):
+    assert axon("train", flag, value) == 2
+    assert "command line: " + flag.removeprefix("--").replace("-", "_") in error_line(capsys)
+
+
+def test_run_folder_not_writable(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert axon("train", "--out", blocker / "runs", "--epochs", 1) == 2
+    assert "cannot create the runs folder" in error_line(capsys)
+
+
+def test_read_only_runs_folder(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root ignores folder permissions")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o500)
+    try:
+        assert axon("train", "--out", runs, "--epochs", 1) == 2
+        assert "cannot create the run folder" in error_line(capsys)
+    finally:
+        runs.chmod(0o700)
+
+
+def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert axon("train", "--resume", tmp_path) == 2
+    assert "not an axon run folder (no config.yaml)" in error_line(capsys)
+    assert axon("train", "--resume", tmp_path / "nowhere") == 2
+    assert "no such run folder" in error_line(capsys)
+
+
+def test_resume_of_a_truncated_checkpoint_overwrites_nothing(tmp_path, capsys):
+    config = fast_config(tmp_path, name="t")
+    assert axon("train", config) == 0
+    run = tmp_path / "runs" / "t"
+    state = run / "checkpoints" / "last" / "trainer.safetensors"
+    state.write_bytes(state.read_bytes()[:200])
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert axon("train", "--resume", run) == 2
+    assert "damaged or truncated trainer state" in error_line(capsys)
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_nan_loss_stops_naming_the_step(tmp_path, capsys):
+    config = fast_config(tmp_path, name="nan", optimizer={"name": "sgd", "lr": 1e12}, schedule={"name": "constant"})
+    assert axon("train", config) == 2
+    line = error_line(capsys)
+    assert "loss became" in line and "at step" in line and "training stopped" in line
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="config file not found"):
+        axon("train", tmp_path / "missing.yaml", "--debug")
+
+
+def test_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        axon("train", "--help")
+    text = capsys.readouterr().out
+    for option in ["--resume", "--epochs", "--lr", "--batch-size", "--seed", "--out", "--name", "--debug"]:
+        assert option in text
+
+
+def test_console_script_entry_point(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "axon", "eval", tmp_path], capture_output=True, text=True)
+    assert result.returncode == 2 and "not an axon run folder" in result.stderr

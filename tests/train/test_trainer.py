@@ -1,0 +1,147 @@
+import csv
+
+import pytest
+import torch
+
+from axon import Trainer
+from axon.errors import TrainingDiverged
+from axon.train.callbacks import Callback, EarlyStopping
+
+
+def test_fit_learns_and_reports_history(blobs, small_model):
+    train, val = blobs
+    trainer = Trainer(small_model(), epochs=5, batch_size=32, lr=0.05, progress=False, device="cpu")
+    history = trainer.fit(train, val)
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5]
+    assert history[-1]["step"] == 5 * 10
+    assert history[-1]["val_acc"] > 0.9
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert trainer.evaluate(val)["acc"] == pytest.approx(history[-1]["val_acc"])
+
+
+def test_any_module_and_regression_loss():
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    trainer = Trainer(torch.nn.Linear(3, 1), epochs=30, batch_size=16, lr=0.1, loss="mse",
+                      schedule="constant", progress=False, device="cpu")
+    history = trainer.fit((x, y))
+    assert "train_acc" not in history[-1]
+    assert history[-1]["train_loss"] < 1e-3
+
+
+def test_callbacks_run_in_order_with_state(blobs, small_model):
+    calls = []
+
+    class Recorder(Callback):
+        def on_fit_start(self, trainer):
+            calls.append("fit_start")
+
+        def on_epoch_start(self, trainer):
+            calls.append(f"epoch_start {trainer.epoch}")
+
+        def on_epoch_end(self, trainer, metrics):
+            calls.append(f"epoch_end {trainer.epoch}")
+
+        def on_fit_end(self, trainer, status):
+            calls.append(f"fit_end {status}")
+
+    Trainer(small_model(), epochs=2, progress=False, callbacks=[Recorder()], device="cpu").fit(*blobs)
+    assert calls == ["fit_start", "epoch_start 0", "epoch_end 1", "epoch_start 1", "epoch_end 2", "fit_end completed"]
+
+
+def test_early_stopping_stops(blobs, small_model):
+    stopper = EarlyStopping(monitor="val_loss", patience=2, min_delta=10.0)  # nothing improves by 10
+    trainer = Trainer(small_model(), epochs=20, progress=False, callbacks=[stopper], device="cpu")
+    history = trainer.fit(*blobs)
+    assert len(history) == 3 and trainer.should_stop and "early stopping" in trainer.stop_reason
+
+
+def test_bad_arguments(small_model):
+    with pytest.raises(ValueError, match="epochs"):
+        Trainer(small_model(), epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        Trainer(small_model(), batch_size=-1)
+
+
+def test_plain_progress_prints_one_line_per_epoch(blobs, capsys, small_model):
+    Trainer(small_model(), epochs=3, device="cpu").fit(*blobs)  # capsys stdout is not a terminal
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1/3  step 5  train_loss")
+    assert "samples_per_s" in lines[0] and "val_acc" in lines[0] and "eta" in lines[0]
+
+
+def test_rich_bar_on_a_terminal(blobs, small_model):
+    import io
+
+    from rich.console import Console
+
+    from axon.train.callbacks import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(Console(file=out, force_terminal=True, width=160))
+    Trainer(small_model(), epochs=2, progress=False, callbacks=[bar], device="cpu").fit(*blobs)
+    text = out.getvalue()
+    assert "samples/s" in text and "ETA" in text and "epoch 2/2" in text
+
+
+def poison_at(epoch: int):
+    class Poison(Callback):
+        def on_epoch_start(self, trainer):
+            if trainer.epoch + 1 == epoch:
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("nan"))
+
+    return Poison()
+
+
+def test_nan_guard_names_step_and_keeps_last_good_checkpoint(blobs, tmp_path, small_model):
+    trainer = Trainer(small_model(), epochs=5, batch_size=32, progress=False, run_dir=tmp_path,
+                      callbacks=[poison_at(3)], device="cpu")
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 21 \(epoch 3\)") as err:
+        trainer.fit(*blobs)
+    assert err.value.step == 21
+    from axon.train.checkpoint import read_checkpoint
+
+    restored = small_model(seed=1)
+    state = read_checkpoint(tmp_path / "checkpoints" / "last", restored)
+    assert state["epoch"] == 2
+    assert all(torch.isfinite(p).all() for p in restored.parameters())
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert (tmp_path / "curves.png").exists()
+
+
+class Crash(Callback):
+    """Simulates a kill right after epoch `after` was checkpointed."""
+
+    order = 200
+
+    def __init__(self, after):
+        self.after = after
+
+    def on_epoch_end(self, trainer, metrics):
+        if trainer.epoch == self.after:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("optimizer, schedule", [("adamw", "onecycle"), ("sgd", "step")])
+def test_resume_after_kill_gives_the_same_weights(blobs, tmp_path, optimizer, schedule, small_model):
+    def trainer(run_dir, callbacks=()):
+        return Trainer(small_model(), epochs=4, batch_size=32, optimizer=optimizer, schedule=schedule,
+                       progress=False, run_dir=run_dir, callbacks=callbacks, seed=3, device="cpu",
+                       deterministic=True)
+
+    straight = trainer(tmp_path / "straight")
+    straight.fit(*blobs)
+
+    with pytest.raises(KeyboardInterrupt):
+        trainer(tmp_path / "killed", [Crash(after=2)]).fit(*blobs)
+    resumed = trainer(tmp_path / "killed")
+    resumed.fit(*blobs, ckpt_path=tmp_path / "killed" / "checkpoints" / "last")
+
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [r["train_loss"] for r in straight.history] == [r["train_loss"] for r in resumed.history]
+    rows = list(csv.DictReader(open(tmp_path / "killed" / "metrics.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"]
