@@ -192,10 +192,11 @@ def Input(shape: Sequence[int], name: str | None = None) -> Node:
     label = f"Input {name!r}" if name else "Input"
     if isinstance(shape, int):
         shape = (shape,)
-    if not isinstance(shape, (list, tuple)) or not shape:
-        raise ShapeError(f"{label}: shape must be a non-empty sequence of sizes, got {shape!r}")
-    for size in shape:
-        check_positive_int(label, "shape", size)
+    if not isinstance(shape, (list, tuple)) or not shape or any(
+        isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape
+    ):
+        raise ShapeError(f"{label}: shape must be a non-empty sequence of sizes >= 1 (without the batch), "
+                         f"got {shape!r}")
     scope = _Scope()
     node_name = check_name(name) if name is not None else scope.fresh_name("input")
     return Node(None, (), tuple(shape), scope, node_name)

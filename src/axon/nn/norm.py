@@ -72,7 +72,13 @@ class LocalResponseNorm(Layer):
         return tuple(shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+        # The window sum over bands as a (size, 1) average pool on (N, 1, C, H*W); unlike
+        # F.local_response_norm (avg_pool3d) this also runs in bfloat16 on CPU.
+        n, c, h, w = x.shape
+        squares = (x * x).reshape(n, 1, c, h * w)
+        squares = F.pad(squares, (0, 0, self.size // 2, (self.size - 1) // 2))
+        mean = F.avg_pool2d(squares, (self.size, 1), stride=1).reshape(n, c, h, w)
+        return x / (self.k + self.alpha * mean) ** self.beta
 
     def extra_repr(self) -> str:
         return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
