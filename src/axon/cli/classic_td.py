@@ -1,0 +1,202 @@
+"""`axon classic conditioning|dopamine|random-walk|td-gammon`: the temporal-difference
+experiments of axon.classic.td; each prints its result and writes its plot."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from axon.cli import common_options
+
+DEFAULT_OUT = "runs/td"
+
+
+def _out(parser) -> None:
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT, metavar="DIR",
+        help=f"folder for the plots and files (default {DEFAULT_OUT})",
+    )
+
+
+def _seed(parser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def run_conditioning(args) -> int:
+    from axon.classic.td.conditioning import simulate
+    from axon.viz.td import plot_conditioning
+
+    result = simulate(
+        args.paradigm, args.model, eps=args.eps, gamma=args.gamma, lam=args.lam,
+        trace=args.trace, reward_prob=args.reward_prob, trials=args.trials, seed=args.seed,
+    )
+    print(result.report())
+    path = Path(args.out) / f"conditioning_{args.paradigm}_{args.model}.png"
+    title = f"{args.paradigm} under {args.model.upper()}"
+    plot_conditioning(result.history, result.stimuli, result.stage_ends, title, path)
+    print(f"plot: {path}")
+    return 0
+
+
+def run_dopamine(args) -> int:
+    from axon.classic.td.dopamine import dopamine_experiment
+    from axon.viz.td import plot_dopamine
+
+    result = dopamine_experiment(
+        trials=args.trials, eps=args.eps, gamma=args.gamma, steps=args.steps,
+        stimulus_time=args.stimulus_time, reward_time=args.reward_time,
+    )
+    print(result.report())
+    path = plot_dopamine(
+        result.deltas, result.omitted, result.stimulus_time, result.reward_time,
+        Path(args.out) / "dopamine.png",
+    )
+    print(f"plot: {path}")
+    return 0
+
+
+def _episode_progress(label: str):
+    tty = sys.stdout.isatty()
+
+    def show(done: int, total: int) -> None:
+        if tty:
+            print(f"\r{label}: episode {done}/{total}", end="" if done < total else "\n", flush=True)
+        elif done == total or done % max(1, total // 10) == 0:
+            print(f"{label}: episode {done}/{total}", flush=True)
+
+    return show
+
+
+def run_random_walk(args) -> int:
+    from axon.classic.td import random_walk
+    from axon.viz.td import plot_five_state, plot_nineteen_state
+
+    out = Path(args.out)
+    if args.states == 5:
+        result = random_walk.five_state(
+            episodes=args.episodes or 100, runs=args.runs, seed=args.seed
+        )
+        print(result.report())
+        path = plot_five_state(
+            result.td, result.mc, result.td_alphas, result.mc_alphas, out / "random_walk_5.png"
+        )
+    else:
+        episodes = args.episodes or 10
+        result = random_walk.nineteen_state(
+            episodes=episodes, runs=args.runs, trace=args.trace, seed=args.seed,
+            on_episode=_episode_progress("19-state walk"),
+        )
+        print(result.report())
+        path = plot_nineteen_state(
+            result.errors, result.lambdas, result.alphas, episodes, out / "random_walk_19.png"
+        )
+    print(f"plot: {path}")
+    return 0
+
+
+def run_td_gammon(args) -> int:
+    from axon.classic.td.backgammon import run
+    from axon.viz.td import plot_win_rates
+
+    if args.action == "train":
+        info = run.train(
+            args.out, args.games, hidden=args.hidden, alpha=args.alpha, lam=args.lam,
+            seed=args.seed, checkpoint_every=args.checkpoint_every,
+            eval_games=args.eval_games, resume=args.resume,
+        )
+        print(f"trained {info['games']} games in {info['seconds']:.0f} s of self-play; "
+              f"checkpoint {Path(args.out) / run.CHECKPOINT}")
+        history_file = Path(args.out) / run.HISTORY
+        if history_file.exists():
+            history = json.loads(history_file.read_text())
+            print(f"plot: {plot_win_rates(history, Path(args.out) / 'win_rates.png')}")
+        return 0
+    checkpoint = args.checkpoint or str(Path(args.out) / run.CHECKPOINT)
+    for name, result in run.play(checkpoint, args.games, seed=args.seed).items():
+        print(f"vs {name}: {result}")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    from axon.classic.td.conditioning import MODELS, PARADIGMS
+    from axon.classic.td.params import TRACES
+
+    p = subparsers.add_parser(
+        "conditioning", parents=[common_options()],
+        help="a conditioning paradigm under Rescorla-Wagner or TD",
+        description="Train Rescorla-Wagner (trial level) or TD (tapped-delay-line stimuli "
+        "within each trial) through a paradigm's stages; print each stimulus's association "
+        "after every stage and plot the associations across trials.",
+    )
+    p.add_argument("paradigm", metavar="PARADIGM", help=f"one of {', '.join(PARADIGMS)}")
+    p.add_argument("--model", default="rw", help=f"{' or '.join(MODELS)} (default rw)")
+    p.add_argument("--eps", type=float, default=0.2, help="learning rate in (0, 1] (default 0.2)")
+    p.add_argument("--gamma", type=float, default=1.0, help="TD discount in [0, 1] (default 1)")
+    p.add_argument("--lam", type=float, default=0.0, help="TD trace decay lambda in [0, 1] (default 0)")
+    p.add_argument("--trace", default="accumulating", help=f"TD trace: {' or '.join(TRACES)}")
+    p.add_argument("--reward-prob", type=float, default=1.0,
+                   help="probability that each reward is delivered (default 1)")
+    p.add_argument("--trials", type=int, default=None,
+                   help="trials per stage (default: the paradigm's own counts)")
+    _seed(p)
+    _out(p)
+    p.set_defaults(func=run_conditioning)
+
+    p = subparsers.add_parser(
+        "dopamine", parents=[common_options()],
+        help="Dayan & Abbott fig. 9.2: the TD error moving from reward to stimulus",
+        description="TD(0) with a tapped delay line: a stimulus at --stimulus-time and a reward "
+        "at --reward-time; prints where delta(t) peaks as training goes on and after the reward "
+        "is omitted, and plots delta over trials.",
+    )
+    p.add_argument("--trials", type=int, default=300, help="training trials (default 300)")
+    p.add_argument("--eps", type=float, default=0.5, help="learning rate in (0, 1] (default 0.5)")
+    p.add_argument("--gamma", type=float, default=1.0, help="discount in [0, 1] (default 1)")
+    p.add_argument("--steps", type=int, default=250, help="steps per trial (default 250)")
+    p.add_argument("--stimulus-time", type=int, default=100, help="stimulus step (default 100)")
+    p.add_argument("--reward-time", type=int, default=200, help="reward step (default 200)")
+    _out(p)
+    p.set_defaults(func=run_dopamine)
+
+    p = subparsers.add_parser(
+        "random-walk", parents=[common_options()],
+        help="Sutton & Barto's random walks: 5-state TD vs MC, 19-state TD(lambda)",
+        description="--states 5: Example 6.2, RMS error of TD(0) and constant-alpha MC over "
+        "episodes for the book's alphas. --states 19: online TD(lambda) for lambda in "
+        "{0, .4, .8, .9, .95, 1} over a range of alpha, error averaged over the first episodes.",
+    )
+    p.add_argument("--states", type=int, choices=(5, 19), default=5, help="5 or 19 (default 5)")
+    p.add_argument("--runs", type=int, default=100, help="independent runs averaged (default 100)")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="episodes per run (default 100 for 5 states, 10 for 19)")
+    p.add_argument("--trace", default="accumulating",
+                   help=f"19 states: {' or '.join(TRACES)} traces (default accumulating)")
+    _seed(p)
+    _out(p)
+    p.set_defaults(func=run_random_walk)
+
+    p = subparsers.add_parser(
+        "td-gammon", parents=[common_options()],
+        help="TD(lambda) self-play backgammon: train, or play against random and heuristic",
+        description="train: self-play games with TD(lambda), a progress bar, a checkpoint "
+        "(td_gammon.safetensors) and an evaluation (history.json) every --checkpoint-every "
+        "games, and a win-rate plot. play: load a checkpoint and report win rates with 95%% "
+        "confidence intervals against a random player and a heuristic player.",
+    )
+    p.add_argument("action", choices=("train", "play"), help="train or play")
+    p.add_argument("--games", type=int, default=1000,
+                   help="train: self-play games to add; play: games per opponent (default 1000)")
+    p.add_argument("--hidden", type=int, default=40, help="train: hidden units (default 40)")
+    p.add_argument("--alpha", type=float, default=0.1, help="train: learning rate in (0, 1] (default 0.1)")
+    p.add_argument("--lam", type=float, default=0.7, help="train: lambda in [0, 1] (default 0.7)")
+    p.add_argument("--checkpoint-every", type=int, default=1000,
+                   help="train: games between checkpoints and evaluations (default 1000)")
+    p.add_argument("--eval-games", type=int, default=200,
+                   help="train: games per opponent at each evaluation, 0 for none (default 200)")
+    p.add_argument("--resume", action="store_true", help="train: continue the run in --out")
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="play: a .safetensors checkpoint (default --out/td_gammon.safetensors)")
+    _seed(p)
+    _out(p)
+    p.set_defaults(func=run_td_gammon)
