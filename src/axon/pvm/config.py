@@ -1,0 +1,219 @@
+"""The PVM model schema: geometry, context, unit features, activation, schedule, readout.
+
+A model is a JSON file validated by `PVMConfig` before any work starts; unknown keys,
+negative rates and geometry that does not fit are `ConfigError`s naming the key.
+
+Geometry: layer 0 is a `layer_shapes[0] x layer_shapes[0]` grid of units tiling the
+`input_size x input_size` frame with non-overlapping `input_block_size` square patches
+of `input_channels` bands. Every unit has `hidden_block_size ** 2` hidden units. Each
+unit of layer `l > 0` reads a `fan_in_square_size` square block of units of layer
+`l - 1`; the blocks are spread evenly over the lower grid and may overlap.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from axon.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContextConfig(_Strict):
+    """Which previous-step hidden states a unit receives as context."""
+
+    lateral_radius: float = Field(2.0, ge=0)
+    exclude_self: bool = False
+    feedback: bool = True
+    two_layers_back: bool = False
+    top_to_all: bool = True
+
+
+class FeaturesConfig(_Strict):
+    """Which views of the unit's signal enter its input besides the signal itself."""
+
+    derivative: bool = True
+    integral: bool = True
+    error: bool = True
+    t_minus_2: bool = False
+
+
+class ScheduleConfig(_Strict):
+    """The developmental schedule.
+
+    Layer `i` is frozen until step `i * delay_each_layer`; from then it learns at
+    `initial_learning_rate`, after `delay_intermediate` further steps at
+    `intermediate_learning_rate`, after `delay_final` further steps (counted from its
+    start) at `final_learning_rate`. Lateral context is gated on from step
+    `enable_lateral_at`, feedback (and every top-down context) from `enable_feedback_at`.
+    """
+
+    initial_learning_rate: float = Field(2e-4, ge=0)
+    intermediate_learning_rate: float = Field(2e-4, ge=0)
+    final_learning_rate: float = Field(1e-5, ge=0)
+    delay_each_layer: int = Field(100_000, ge=0)
+    delay_intermediate: int = Field(100_000, ge=0)
+    delay_final: int = Field(100_000, ge=0)
+    enable_lateral_at: int = Field(700_000, ge=0)
+    enable_feedback_at: int = Field(900_000, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleConfig:
+        if self.delay_intermediate > self.delay_final:
+            raise ValueError(
+                f"delay_intermediate={self.delay_intermediate} must be <= "
+                f"delay_final={self.delay_final}"
+            )
+        return self
+
+    def learning_rate(self, layer: int, step: int) -> float:
+        """The learning rate of `layer` at `step` (0 while the layer is frozen)."""
+        start = layer * self.delay_each_layer
+        if step < start:
+            return 0.0
+        if step < start + self.delay_intermediate:
+            return self.initial_learning_rate
+        if step < start + self.delay_final:
+            return self.intermediate_learning_rate
+        return self.final_learning_rate
+
+
+class ReadoutConfig(_Strict):
+    """Supervised heatmap readout: each unit maps its hidden state (plus a bias) through a
+    sigmoid to a `tile_size x tile_size` tile of its layer's heatmap; the target is
+    `mask * target_scale + target_offset`."""
+
+    tile_size: int = Field(2, ge=1)
+    learning_rate: float = Field(1e-3, ge=0)
+    target_scale: float = Field(0.6, ge=0)
+    target_offset: float = Field(0.4, ge=0)
+
+
+class PVMConfig(_Strict):
+    """A PVM model. See the module docstring for the geometry."""
+
+    name: str = "pvm"
+    input_size: int = Field(gt=0)
+    input_channels: int = Field(3, ge=1)
+    input_block_size: int = Field(5, ge=1)
+    hidden_block_size: int = Field(7, ge=1)
+    layer_shapes: list[int] = Field(min_length=1)
+    fan_in_square_size: int = Field(2, ge=1)
+    context: ContextConfig = ContextConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    activation: Literal["sigmoid", "rational"] = "sigmoid"
+    tau: float = Field(0.98, ge=0, le=1)
+    momentum: float = Field(0.5, ge=0, lt=1)
+    schedule: ScheduleConfig = ScheduleConfig()
+    readout: ReadoutConfig | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _geometry(self) -> PVMConfig:
+        if self.input_size % self.input_block_size:
+            raise ValueError(
+                f"input_size={self.input_size} is not divisible by "
+                f"input_block_size={self.input_block_size}"
+            )
+        tiles = self.input_size // self.input_block_size
+        if self.layer_shapes[0] != tiles:
+            raise ValueError(
+                f"layer_shapes[0]={self.layer_shapes[0]} must equal input_size / "
+                f"input_block_size = {tiles}"
+            )
+        fan = self.fan_in_square_size
+        for i, (below, here) in enumerate(zip(self.layer_shapes, self.layer_shapes[1:]), 1):
+            if here < 1:
+                raise ValueError(f"layer_shapes[{i}]={here}: expected a grid side >= 1")
+            if fan > below:
+                raise ValueError(
+                    f"fan_in_square_size={fan} is larger than layer_shapes[{i - 1}]={below}"
+                )
+            if here * fan < below:
+                raise ValueError(
+                    f"layer_shapes[{i}]={here} with fan_in_square_size={fan} leaves units of "
+                    f"layer {i - 1} ({below}x{below}) without a parent; expected "
+                    f"layer_shapes[{i}] * fan_in_square_size >= {below}"
+                )
+            if here > below - fan + 1:
+                raise ValueError(
+                    f"layer_shapes[{i}]={here} is larger than the {below - fan + 1} distinct "
+                    f"{fan}x{fan} blocks of layer_shapes[{i - 1}]={below}"
+                )
+        return self
+
+    @property
+    def hidden_size(self) -> int:
+        return self.hidden_block_size**2
+
+    @property
+    def patch_size(self) -> int:
+        """Values in one layer-0 unit's signal: channels x block x block."""
+        return self.input_channels * self.input_block_size**2
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+
+
+def _format_validation(source: str, err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(model)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            parts.append(f"{loc}: unknown key")
+        elif e["type"] == "missing":
+            parts.append(f"{loc}: required key is missing")
+        else:
+            parts.append(f"{loc}: {msg} (got {e.get('input')!r})")
+    return f"{source}: " + "; ".join(parts)
+
+
+def parse_model(data: dict, source: str = "model") -> PVMConfig:
+    """Validate a dict as a PVM model; raise ConfigError naming the bad keys."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
+    try:
+        return PVMConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_validation(source, err)) from None
+
+
+def load_model(path: str | Path) -> PVMConfig:
+    """Read and validate a PVM model JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: model file does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err})") from None
+    return parse_model(data, str(path))
+
+
+def apply_overrides(cfg: PVMConfig, overrides: list[str]) -> PVMConfig:
+    """Apply `key.sub=value` overrides (value parsed as JSON, else taken as a string)
+    and re-validate. Example: `schedule.delay_each_layer=2000`."""
+    data = cfg.model_dump(mode="json")
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. tau=0.9")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = data
+        parts = key.split(".")
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                raise ConfigError(f"--set {key}: {p!r} is not a section of the model")
+            node = node[p]
+        node[parts[-1]] = value
+    return parse_model(data, "model with --set overrides")

@@ -1,0 +1,126 @@
+"""A plain per-unit PVM: one unit = one small MLP, stepped in a Python loop over units,
+in float64 NumPy. It is the reference the batched engine is tested against and the
+per-unit baseline of the scaling benchmark; it is written for clarity, not speed.
+
+It follows the same conventions as `axon.pvm.engine` (see there): at step t each unit
+first learns from the error of the prediction it made at t-1, then reads its new input
+and predicts `x(t+1)`. Context is the previous step's hidden states of the unit's
+sources (no padding).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from axon.pvm.config import PVMConfig
+from axon.pvm.topology import LATERAL, build_topology
+
+
+def _act(x: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    return x / (2 * (np.abs(x) + 1)) + 0.5
+
+
+def _slope(y: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "sigmoid":
+        return y * (1 - y)
+    return 0.5 * (1 - 2 * np.abs(y - 0.5)) ** 2
+
+
+class ReferenceUnit:
+    """One PVM unit: `w1 (D, H)`, `w2 (H + 1, S)` and its running state."""
+
+    def __init__(self, w1: np.ndarray, w2: np.ndarray, sources: list[tuple[int, int]]):
+        self.w1, self.w2 = w1.astype(np.float64), w2.astype(np.float64)
+        self.m1, self.m2 = np.zeros_like(self.w1), np.zeros_like(self.w2)
+        self.sources = sources
+        s = w2.shape[1]
+        self.prev_signal, self.prev2, self.integral = np.zeros(s), np.zeros(s), np.zeros(s)
+        self.pred = np.full(s, 0.5)
+        self.x_in = np.zeros(w1.shape[0])
+        self.hidden = np.zeros(w1.shape[1])
+
+
+class ReferencePVM:
+    """The per-unit PVM. `weights[l][i] = (w1, w2)` gives unit i of layer l its starting
+    weights (for instance `PVMEngine.unit_weights`); otherwise they are drawn uniform in
+    +-1/sqrt(fan_in) from `cfg.seed`."""
+
+    def __init__(self, cfg: PVMConfig, weights: list[list[tuple]] | None = None):
+        self.cfg = cfg
+        self.topology = build_topology(cfg)
+        rng = np.random.default_rng(cfg.seed)
+        f = cfg.features
+        blocks = 1 + f.derivative + f.integral + f.error + f.t_minus_2
+        H = cfg.hidden_size
+        self.layers: list[list[ReferenceUnit]] = []
+        for l, topo in enumerate(self.topology):
+            units = []
+            for i in range(topo.units):
+                if weights is not None:
+                    w1, w2 = (np.asarray(w, dtype=np.float64) for w in weights[l][i])
+                else:
+                    d = blocks * topo.signal_size + len(topo.context[i]) * H + 1
+                    w1 = rng.uniform(-1, 1, (d, H)) / np.sqrt(d)
+                    w2 = rng.uniform(-1, 1, (H + 1, topo.signal_size)) / np.sqrt(H + 1)
+                units.append(ReferenceUnit(w1, w2, topo.context[i]))
+            self.layers.append(units)
+        total = sum(t.units for t in self.topology)
+        self.hidden_prev = np.zeros((total, H))
+        self.step_count = 0
+        self.err_sq = np.zeros(len(self.topology))
+
+    def _patch(self, frame: np.ndarray, i: int) -> np.ndarray:
+        b, g = self.cfg.input_block_size, self.cfg.layer_shapes[0]
+        r, c = divmod(i, g)
+        return frame[:, r * b:(r + 1) * b, c * b:(c + 1) * b].reshape(-1)
+
+    def step(self, frame: np.ndarray) -> None:
+        """One frame `(bands, H, W)` in [0, 1]."""
+        cfg, kind, f = self.cfg, self.cfg.activation, self.cfg.features
+        sched = cfg.schedule
+        lateral_on = self.step_count >= sched.enable_lateral_at
+        feedback_on = self.step_count >= sched.enable_feedback_at
+        hidden_now = np.zeros_like(self.hidden_prev)
+        for l, (topo, units) in enumerate(zip(self.topology, self.layers)):
+            lr = sched.learning_rate(l, self.step_count)
+            for i, u in enumerate(units):
+                if l == 0:
+                    x = self._patch(frame, i)
+                else:
+                    below = self.topology[l - 1].offset
+                    x = np.concatenate([hidden_now[below + k] for k in topo.children[i]])
+                if self.step_count > 0:
+                    err = x - u.pred
+                    self.err_sq[l] += np.sum(err * err)
+                    if lr > 0:
+                        d_out = err * _slope(u.pred, kind)
+                        d_hid = (u.w2[:-1] @ d_out) * _slope(u.hidden, kind)
+                        h1 = np.append(u.hidden, 1.0)
+                        u.m2 = cfg.momentum * u.m2 + lr * np.outer(h1, d_out)
+                        u.w2 = u.w2 + u.m2
+                        u.m1 = cfg.momentum * u.m1 + lr * np.outer(u.x_in, d_hid)
+                        u.w1 = u.w1 + u.m1
+                u.integral = cfg.tau * u.integral + (1 - cfg.tau) * x
+                parts = [x]
+                if f.derivative:
+                    parts.append(0.5 * (x - u.prev_signal) + 0.5)
+                if f.integral:
+                    parts.append(u.integral)
+                if f.error:
+                    parts.append(0.5 * (x - u.pred) + 0.5 if self.step_count > 0
+                                 else np.full_like(x, 0.5))
+                if f.t_minus_2:
+                    parts.append(u.prev2)
+                for gid, group in u.sources:
+                    on = lateral_on if group == LATERAL else feedback_on
+                    parts.append(self.hidden_prev[gid] * float(on))
+                parts.append(np.ones(1))
+                u.x_in = np.concatenate(parts)
+                u.prev2, u.prev_signal = u.prev_signal, x
+                u.hidden = _act(u.x_in @ u.w1, kind)
+                u.pred = _act(np.append(u.hidden, 1.0) @ u.w2, kind)
+                hidden_now[topo.offset + i] = u.hidden
+        self.hidden_prev = hidden_now
+        self.step_count += 1

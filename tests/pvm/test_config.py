@@ -1,0 +1,109 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from axon.errors import ConfigError
+from axon.pvm.config import PVMConfig, apply_overrides, load_model, parse_model
+from axon.pvm.topology import build_topology
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "pvm"
+
+
+def base(**kw):
+    data = {"input_size": 20, "layer_shapes": [4, 2, 1]}
+    data.update(kw)
+    return data
+
+
+@pytest.mark.parametrize("name,units,shapes", [
+    ("experiment-1", 350, [16, 8, 4, 3, 2, 1]),
+    ("seed-small", 265, [12, 8, 6, 4, 2, 1]),
+    ("seed-large", 921, [20, 16, 12, 8, 6, 4, 2, 1]),
+    ("large", 1497, [24, 20, 16, 12, 8, 6, 4, 2, 1]),
+])
+def test_shipped_models_validate(name, units, shapes):
+    cfg = load_model(EXAMPLES / f"{name}.json")
+    assert cfg.layer_shapes == shapes
+    assert sum(t.units for t in build_topology(cfg)) == units
+
+
+def test_published_unit_sizes_of_experiment_1():
+    # a corner layer-0 unit is 693 -> 49 -> 75, a corner layer-1 unit 1177 -> 49 -> 196
+    topo = build_topology(load_model(EXAMPLES / "experiment-1.json"))
+    assert 4 * topo[0].signal_size + len(topo[0].context[0]) * 49 + 1 == 693
+    assert topo[0].signal_size == 75
+    assert 4 * topo[1].signal_size + len(topo[1].context[0]) * 49 + 1 == 1177
+    # radius 2 including self: 13 lateral units in the interior
+    interior = topo[0].context[5 * 16 + 5]
+    assert sum(1 for _, g in interior if g == 0) == 13
+
+
+def test_overlapping_blocks_cover_lower_layer():
+    topo = build_topology(load_model(EXAMPLES / "experiment-1.json"))
+    layer3 = topo[3]  # 3x3 over 4x4
+    covered = {k for block in layer3.children for k in block}
+    assert covered == set(range(16))
+    assert layer3.children[0] == [0, 1, 4, 5] and layer3.children[4] == [5, 6, 9, 10]
+
+
+def test_lateral_context_of_upper_layers_comes_from_same_layer():
+    topo = build_topology(load_model(EXAMPLES / "experiment-1.json"))
+    for layer in topo[1:]:
+        lo, hi = layer.offset, layer.offset + layer.units
+        for ctx in layer.context:
+            assert all(lo <= gid < hi for gid, g in ctx if g == 0)
+
+
+def test_exclude_self_and_two_layers_back():
+    cfg = parse_model(base(context={"exclude_self": True, "two_layers_back": True,
+                                    "top_to_all": False}))
+    topo = build_topology(cfg)
+    assert all(gid != i for i, ctx in enumerate(topo[0].context) for gid, _ in ctx)
+    assert (20, 2) in topo[0].context[0]  # the top unit, two layers up
+
+
+@pytest.mark.parametrize("data,key", [
+    (base(input_size=21), "input_size"),
+    (base(layer_shapes=[5, 2, 1]), "layer_shapes[0]"),
+    (base(fan_in_square_size=5), "fan_in_square_size"),
+    (base(layer_shapes=[4, 1]), "layer_shapes[1]"),
+    (base(schedule={"initial_learning_rate": -0.1}), "schedule.initial_learning_rate"),
+    (base(momentum=-1), "momentum"),
+    (base(colour=True), "colour"),
+    (base(readout={"learning_rate": -1}), "readout.learning_rate"),
+])
+def test_bad_models_name_the_key(data, key):
+    with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        parse_model(data, "m.json")
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_model(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_model(bad)
+
+
+def test_overrides_revalidate():
+    cfg = parse_model(base())
+    assert apply_overrides(cfg, ["schedule.delay_each_layer=7", "name=x"]).schedule.delay_each_layer == 7
+    with pytest.raises(ConfigError, match="tau"):
+        apply_overrides(cfg, ["tau=2"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        apply_overrides(cfg, ["tau"])
+
+
+def test_json_roundtrip():
+    cfg = parse_model(base(activation="rational", readout={"tile_size": 3}))
+    assert PVMConfig.model_validate(json.loads(cfg.to_json())) == cfg
+
+
+def test_schedule():
+    s = parse_model(base(schedule={"delay_each_layer": 10, "delay_intermediate": 5,
+                                   "delay_final": 8, "initial_learning_rate": 3,
+                                   "intermediate_learning_rate": 2,
+                                   "final_learning_rate": 1})).schedule
+    assert [s.learning_rate(1, t) for t in (9, 10, 15, 18)] == [0, 3, 2, 1]

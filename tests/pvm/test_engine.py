@@ -1,0 +1,155 @@
+import numpy as np
+import pytest
+import torch
+
+from axon.pvm.config import parse_model
+from axon.pvm.engine import PVMEngine, activate, activation_slope
+from axon.pvm.reference import ReferencePVM
+
+SCHEDULE = {"initial_learning_rate": 0.05, "intermediate_learning_rate": 0.03,
+            "final_learning_rate": 0.01, "delay_each_layer": 1, "delay_intermediate": 2,
+            "delay_final": 4, "enable_lateral_at": 2, "enable_feedback_at": 3}
+
+
+def tiny(**kw):
+    data = {"input_size": 12, "input_block_size": 3, "hidden_block_size": 3,
+            "layer_shapes": [4, 3, 2, 1], "schedule": SCHEDULE}
+    data.update(kw)
+    return parse_model(data)
+
+
+def frames(n, size=12, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(3, size, size, generator=g) for _ in range(n)]
+
+
+def reference_for(engine):
+    weights = [[tuple(w.double().numpy() for w in engine.unit_weights(l, i))
+                for i in range(t.units)] for l, t in enumerate(engine.topology)]
+    return ReferencePVM(engine.cfg, weights)
+
+
+@pytest.mark.parametrize("cfg", [
+    tiny(),
+    tiny(activation="rational", features={"t_minus_2": True, "integral": False}),
+    tiny(context={"two_layers_back": True, "exclude_self": True, "lateral_radius": 1.5}),
+    tiny(momentum=0.0, context={"top_to_all": False, "feedback": False}),
+], ids=["sigmoid", "rational-features", "context-options", "no-feedback"])
+def test_batched_engine_matches_per_unit_reference(cfg):
+    engine = PVMEngine(cfg)
+    ref = reference_for(engine)
+    start = [engine.unit_weights(0, 0)[0].clone()]
+    for t, frame in enumerate(frames(8)):
+        engine.step(frame)
+        ref.step(frame.double().numpy())
+        for l, topo in enumerate(engine.topology):
+            for i in range(topo.units):
+                w1, w2 = engine.unit_weights(l, i)
+                unit = ref.layers[l][i]
+                np.testing.assert_allclose(w1.double().numpy(), unit.w1, atol=2e-6, rtol=1e-4)
+                np.testing.assert_allclose(w2.double().numpy(), unit.w2, atol=2e-6, rtol=1e-4)
+                np.testing.assert_allclose(engine.layers[l].pred[i].double().numpy(),
+                                           unit.pred, atol=2e-6, rtol=1e-4)
+    # the test is not vacuous: the weights did learn
+    assert (engine.unit_weights(0, 0)[0] - start[0]).abs().max() > 1e-3
+    got = (engine.err_sq / 1).numpy()
+    np.testing.assert_allclose(got, ref.err_sq, rtol=1e-4)
+
+
+def test_frozen_layers_and_switches():
+    cfg = tiny(schedule={**SCHEDULE, "delay_each_layer": 100})
+    engine = PVMEngine(cfg)
+    w_top = engine.layers[3].w1.clone()
+    for frame in frames(3):
+        engine.step(frame)
+    assert torch.equal(engine.layers[3].w1, w_top)  # not yet learning
+    assert engine.learning_rate(0) == SCHEDULE["intermediate_learning_rate"]  # step 3
+    engine.frozen = True
+    assert engine.learning_rate(0) == 0.0
+    engine.frozen, engine.lr_override = False, 0.2
+    assert engine.learning_rate(3) == 0.2
+    engine.lateral, engine.feedback = True, False
+    assert engine.context_switches() == (True, False)
+
+
+def test_owned_slices_compute_what_the_whole_engine_computes():
+    cfg = tiny()
+    whole = PVMEngine(cfg)
+    halves = []
+    buffers = {}
+    for part in range(2):
+        owned = []
+        for t in whole.topology:
+            cut = t.units // 2
+            owned.append((0, cut) if part == 0 else (cut, t.units))
+        halves.append(owned)
+    # run the two halves in lockstep, exchanging hidden states by hand
+    engines = []
+    for p, owned in enumerate(halves):
+        def exchange(l, hidden, p=p):
+            buffers[(l, p)] = hidden
+            return None
+        engines.append(PVMEngine(cfg, owned=owned, exchange=exchange))
+    for frame in frames(5):
+        whole.step(frame)
+        _lockstep(engines, buffers, frame)
+    for l in range(4):
+        joined = torch.cat([e.layers[l].w1 for e in engines])
+        torch.testing.assert_close(joined, whole.layers[l].w1)
+        joined = torch.cat([e.layers[l].pred for e in engines])
+        torch.testing.assert_close(joined, whole.layers[l].pred)
+
+
+def _lockstep(engines, buffers, frame):
+    """Step engines that own halves of every layer, layer by layer, with threads."""
+    import threading
+
+    barrier = threading.Barrier(len(engines), timeout=120)
+
+    def make(p):
+        def exchange(l, hidden):
+            buffers[(l, p)] = hidden
+            barrier.wait()
+            full = torch.cat([buffers[(l, q)] for q in range(len(engines))])
+            barrier.wait()
+            return full
+        return exchange
+
+    threads = []
+    for p, e in enumerate(engines):
+        e.exchange = make(p)
+        threads.append(threading.Thread(target=e.step, args=(frame,)))
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+
+
+def test_rational_slope_matches_autograd():
+    x = torch.linspace(-5, 5, 101, dtype=torch.float64, requires_grad=True)
+    for kind in ("sigmoid", "rational"):
+        y = activate(x, kind)
+        (grad,) = torch.autograd.grad(y.sum(), x)
+        torch.testing.assert_close(activation_slope(y.detach(), kind), grad)
+
+
+def test_readout_learns_the_mask():
+    cfg = tiny(readout={"tile_size": 2, "learning_rate": 0.5})
+    cfg.schedule.initial_learning_rate = 0.0
+    engine = PVMEngine(cfg)
+    mask = torch.zeros(12, 12)
+    mask[2:6, 2:6] = 1
+    frame = frames(1)[0]
+    errs = []
+    for _ in range(200):
+        engine.step(frame, mask)
+        target = engine.heatmap_tiles(mask, 0) * 0.6 + 0.4
+        errs.append((engine.layers[0].heat - target).abs().mean().item())
+    assert errs[-1] < 0.5 * errs[0]
+
+
+def test_prediction_image_inverts_patches():
+    engine = PVMEngine(tiny())
+    frame = frames(1)[0]
+    engine.layers[0].pred = engine.patches(frame)
+    assert torch.equal(engine.prediction_image(), frame)
