@@ -88,6 +88,30 @@ class Conv(Layer):
                 f"bias={self.bias_enabled}")
 
 
+class _LocationMatmul(torch.autograd.Function):
+    """out[n, o, l] = sum_k cols[n, k, l] * weight[l, o, k], as one batched matmul over
+    locations l. Written out (rather than einsum) so that forward and backward both hand
+    bmm location-major contiguous operands; autograd's own backward would pass bmm a
+    gradient whose batch dimension is innermost, which bmm copies matrix by matrix."""
+
+    @staticmethod
+    def forward(ctx, cols: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        cols_l = cols.permute(2, 0, 1).contiguous()  # (L, N, K)
+        ctx.save_for_backward(cols_l, weight)
+        return torch.bmm(cols_l, weight.transpose(1, 2)).permute(1, 2, 0).contiguous()  # (N, O, L)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        cols_l, weight = ctx.saved_tensors
+        grad_l = grad.permute(2, 0, 1).contiguous()  # (L, N, O)
+        grad_cols = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_cols = torch.bmm(grad_l, weight).permute(1, 2, 0)  # (N, K, L)
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.bmm(grad_l.transpose(1, 2), cols_l)  # (L, O, K)
+        return grad_cols, grad_weight
+
+
 class LocallyConnected2d(Layer):
     """Conv's geometry (odd kernel, same-size output, zero edges, stride 1) without
     parameter sharing: every output location has its own kernel and bias.
@@ -96,7 +120,7 @@ class LocallyConnected2d(Layer):
     at construction. Parameters: weight (H * W, out_bands, in_bands * kh * kw) and
     bias (out_bands, H, W): H * W * out_bands * (in_bands * kh * kw + 1) numbers,
     H * W times a Conv's. Computed as unfold (im2col) then one batched matmul over
-    locations (einsum), not a loop over positions.
+    locations (bmm), not a loop over positions.
     """
 
     def __init__(self, in_bands: int, out_bands: int, kernel_size, input_size, bias: bool = True,
@@ -158,7 +182,7 @@ class LocallyConnected2d(Layer):
             raise self.shape_error(tuple(x.shape[1:]), f"{(self.in_bands, *self.input_size)} (in_bands, *input_size)")
         kh, kw = self.kernel_size
         cols = F.unfold(x, (kh, kw), padding=(kh // 2, kw // 2))  # (N, in*kh*kw, H*W)
-        out = torch.einsum("nkl,lok->nol", cols, self.weight)  # (N, out, H*W)
+        out = _LocationMatmul.apply(cols, self.weight)  # (N, out, H*W)
         out = out.reshape(x.shape[0], self.out_bands, *self.input_size)
         return out if self.bias is None else out + self.bias
 
