@@ -262,7 +262,7 @@ def load(path: str | os.PathLike) -> Model:
     if missing or unexpected:
         raise CheckpointError(f"{weights_file}: weights do not fit the spec: missing {missing[:5]}, "
                               f"unexpected {unexpected[:5]}")
-    for key, value in tensors.items():
+    for key, value in ((k, tensors[k]) for k in expected):  # in the model's order
         if value.shape != expected[key].shape:
             raise CheckpointError(f"{weights_file}: {key} has shape {tuple(value.shape)}, the spec needs "
                                   f"{tuple(expected[key].shape)}")
