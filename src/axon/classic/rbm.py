@@ -1,0 +1,271 @@
+"""Restricted Boltzmann machine with Bernoulli (binary) or Gaussian visible units and
+binary hidden units, learned with contrastive divergence (CD-k) or persistent CD.
+
+Energy (Bernoulli visible):  E(v, h) = -b.v - c.h - h^T W v
+Energy (Gaussian visible, unit variance): E(v, h) = 1/2 |v - b|^2 - c.h - h^T W v
+
+W is `components_` (n_components, n_features), b `intercept_visible_`, c
+`intercept_hidden_`, as in scikit-learn's BernoulliRBM, whose API this follows (fit,
+transform, score_samples, gibbs) so it drops into pipelines and grid searches. Defaults
+follow Hinton's "A Practical Guide to Training Restricted Boltzmann Machines" (2010):
+weights from N(0, 0.01^2), mini-batches of 10, learning rate 0.1, momentum 0.5 for the first
+epochs then 0.9, weight cost 1e-4, and an optional sparsity target with decay 0.95.
+
+Bernoulli visible data must lie in [0, 1] (probabilities of binary units): anything else is
+an error, not silently clipped. Gaussian visible units expect each feature standardised to
+zero mean and unit variance (e.g. sklearn.preprocessing.StandardScaler in a pipeline), and a
+learning rate one or two orders of magnitude smaller (the guide's advice)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from axon.classic._checks import (
+    as_matrix,
+    check_fraction,
+    check_n_features,
+    check_positive,
+    check_unit_interval,
+    generator,
+)
+from axon.errors import AxonError
+
+VISIBLE_UNITS = ("bernoulli", "gaussian")
+
+
+def _bernoulli(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Binary samples with P(1) = probs (same shape); faster than torch.bernoulli on CPU."""
+    return (torch.rand(probs.shape, generator=gen, device=probs.device, dtype=probs.dtype) < probs).to(probs.dtype)
+
+
+class RBM(TransformerMixin, BaseEstimator):
+    """Restricted Boltzmann machine computed with PyTorch.
+
+    Parameters
+    - n_components: hidden units.
+    - visible: "bernoulli" (data in [0, 1]) or "gaussian" (standardised real data).
+    - learning_rate, batch_size, n_iter (epochs).
+    - k: Gibbs steps per update (CD-k, or PCD-k when persistent).
+    - persistent: keep the negative chains between updates (PCD, as scikit-learn does).
+    - momentum: used from epoch `momentum_switch` on; `initial_momentum` before it.
+    - weight_decay: L2 weight cost on W.
+    - sparsity_target: desired mean hidden activation (None: no sparsity penalty);
+      sparsity_cost its weight; sparsity_decay the running-average decay of activations.
+    - shuffle: visit mini-batches in a new random order each epoch.
+    - random_state: seed (None: fresh entropy); device: "cpu", "cuda", ...; verbose: print
+      the pseudo-likelihood (Bernoulli) or free energy (Gaussian) after each epoch.
+
+    Learned: components_ (n_components, n_features), intercept_hidden_ (n_components,),
+    intercept_visible_ (n_features,), h_samples_ (batch_size, n_components) the persistent
+    chains, n_features_in_, n_iter_."""
+
+    def __init__(self, n_components=256, visible="bernoulli", learning_rate=0.1, batch_size=10, n_iter=10, k=1,
+                 persistent=True, momentum=0.9, initial_momentum=0.5, momentum_switch=5, weight_decay=1e-4,
+                 sparsity_target=None, sparsity_cost=0.1, sparsity_decay=0.95, shuffle=True, random_state=None,
+                 device="cpu", verbose=False):
+        self.n_components = n_components
+        self.visible = visible
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.sparsity_decay = sparsity_decay
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ----- checks
+    def _check_params(self) -> None:
+        for name in ("n_components", "batch_size", "n_iter", "k"):
+            check_positive(getattr(self, name), name, integer=True)
+        check_positive(self.learning_rate, "learning_rate")
+        if self.visible not in VISIBLE_UNITS:
+            raise AxonError(f"visible: expected one of {', '.join(VISIBLE_UNITS)}, got {self.visible!r}")
+        check_fraction(self.momentum, "momentum", high_inclusive=False)
+        check_fraction(self.initial_momentum, "initial_momentum", high_inclusive=False)
+        if isinstance(self.momentum_switch, bool) or not isinstance(self.momentum_switch, int) or self.momentum_switch < 0:
+            raise AxonError(f"momentum_switch: expected a non-negative epoch number, got {self.momentum_switch!r}")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise AxonError(f"weight_decay: expected a non-negative number, got {self.weight_decay!r}")
+        if self.sparsity_target is not None:
+            check_fraction(self.sparsity_target, "sparsity_target", low_inclusive=False, high_inclusive=False)
+            check_positive(self.sparsity_cost, "sparsity_cost")
+            check_fraction(self.sparsity_decay, "sparsity_decay", high_inclusive=False)
+
+    def _data(self, X, name: str = "X", fitted: bool = True) -> torch.Tensor:
+        """X as a float32 tensor (n_samples, n_features) on the device, checked."""
+        if fitted and not hasattr(self, "components_"):
+            raise AxonError("RBM: call fit before transform, score_samples or gibbs")
+        data = as_matrix(X, name, self.device)
+        if fitted:
+            check_n_features(data, self.n_features_in_, name, "RBM")
+        if self.visible == "bernoulli":
+            check_unit_interval(data, name, "an RBM with Bernoulli visible units")
+        return data
+
+    # ----- conditionals
+    def _hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
+        """p(h = 1 | v): (n, n_features) -> (n, n_components)."""
+        return torch.sigmoid(torch.addmm(self.intercept_hidden_, v, self.components_.T))
+
+    def _visible_input(self, h: torch.Tensor) -> torch.Tensor:
+        """h W + b: (n, n_components) -> (n, n_features)."""
+        return torch.addmm(self.intercept_visible_, h, self.components_)
+
+
+    def _free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """F(v) = -log sum_h exp(-E(v, h)): (n, n_features) -> (n,)."""
+        hidden_term = F.softplus(torch.addmm(self.intercept_hidden_, v, self.components_.T)).sum(1)
+        if self.visible == "bernoulli":
+            return -(v @ self.intercept_visible_) - hidden_term
+        return 0.5 * ((v - self.intercept_visible_) ** 2).sum(1) - hidden_term
+
+    # ----- public API
+    def transform(self, X) -> np.ndarray:
+        """Hidden-unit probabilities p(h = 1 | v): (n_samples, n_components)."""
+        return self._hidden_probs(self._data(X)).cpu().numpy()
+
+    def free_energy(self, X) -> np.ndarray:
+        """Free energy F(v) of each sample: (n_samples,)."""
+        return self._free_energy(self._data(X)).cpu().numpy()
+
+    def gibbs(self, v) -> np.ndarray:
+        """One Gibbs step v -> h -> v' (both sampled): (n_samples, n_features). Draws from a
+        generator kept between calls, so repeated calls run a chain."""
+        data = self._data(v, "v")
+        if not hasattr(self, "_gibbs_generator"):
+            self._gibbs_generator = generator(self.random_state, data.device)
+        h = _bernoulli(self._hidden_probs(data), self._gibbs_generator)
+        return self._visible_sample(self._visible_input(h), self._gibbs_generator).cpu().numpy()
+
+    def score_samples(self, X) -> np.ndarray:
+        """Pseudo-likelihood of each sample, as scikit-learn defines it: flip one random
+        feature i of each v and return n_features * log sigmoid(F(v_flipped) - F(v)). The
+        flips come from `random_state`, so equal inputs give equal scores. Bernoulli visible
+        units only (flipping a real value has no meaning): (n_samples,)."""
+        if self.visible != "bernoulli":
+            raise AxonError("score_samples: the pseudo-likelihood needs visible='bernoulli', got visible='gaussian'; use free_energy")
+        v = self._data(X)
+        gen = generator(self.random_state, v.device)
+        flip = torch.randint(0, v.shape[1], (v.shape[0],), generator=gen, device=v.device)
+        rows = torch.arange(v.shape[0], device=v.device)
+        flipped = v.clone()
+        flipped[rows, flip] = 1 - flipped[rows, flip]
+        gap = self._free_energy(flipped) - self._free_energy(v)
+        return (v.shape[1] * F.logsigmoid(gap)).cpu().numpy()
+
+    def score(self, X, y=None) -> float:
+        """Mean pseudo-likelihood (Bernoulli) or mean negative free energy (Gaussian): higher
+        is better, for model selection with GridSearchCV."""
+        if self.visible == "bernoulli":
+            return float(np.mean(self.score_samples(X)))
+        return float(-np.mean(self.free_energy(X)))
+
+    # ----- learning
+    def _init_params(self, data: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """All parameters in one matrix with bias units (seed 002's Theta):
+        theta (n_components + 1, n_features + 1) = [[W, c], [b, 0]], so that with v and h
+        extended by a unit fixed at 1, the hidden input is v_ext @ theta[:-1].T, the visible
+        input h_ext @ theta[:, :-1], and one product h_ext^T v_ext gives the gradient of W, b
+        and c together. components_ and the intercepts are views into it."""
+        n_hidden, n_features = self.n_components, data.shape[1]
+        theta = torch.zeros(n_hidden + 1, n_features + 1, device=data.device)
+        theta[:n_hidden, :n_features] = torch.randn(n_hidden, n_features, generator=gen, device=data.device) * 0.01
+        if self.visible == "bernoulli":
+            # the guide: b_i = log(p_i / (1 - p_i)) for the fraction p_i of the data with unit i on
+            on = data.mean(0).clamp(1e-3, 1 - 1e-3)
+            theta[n_hidden, :n_features] = torch.log(on / (1 - on))
+        else:
+            theta[n_hidden, :n_features] = data.mean(0)
+        self.components_ = theta[:n_hidden, :n_features]
+        self.intercept_hidden_ = theta[:n_hidden, n_features]
+        self.intercept_visible_ = theta[n_hidden, :n_features]
+        self.n_features_in_ = n_features
+        return theta
+
+    def fit(self, X, y=None):
+        """Learn from `X` (n_samples, n_features); `y` is ignored."""
+        self._check_params()
+        data = self._data(X, fitted=False)
+        gen = generator(self.random_state, data.device)
+        theta = self._init_params(data, gen)
+        ones = torch.ones(data.shape[0], 1, device=data.device)
+        data_ext = torch.cat([data, ones], 1)
+        chain = torch.cat([torch.zeros(self.batch_size, self.n_components, device=data.device), ones[: self.batch_size]], 1)
+        velocity = torch.zeros_like(theta) if self.momentum or self.initial_momentum else None
+        activity = torch.full((self.n_components,), float(self.sparsity_target or 0.0), device=data.device)
+        n_batches = -(-data.shape[0] // self.batch_size)
+        for epoch in range(self.n_iter):
+            started = time.perf_counter()
+            momentum = self.initial_momentum if epoch < self.momentum_switch else self.momentum
+            if self.shuffle:
+                epoch_data = data_ext[torch.randperm(data.shape[0], generator=gen, device=data.device)]
+            else:
+                epoch_data = data_ext
+            for batch in torch.tensor_split(epoch_data, n_batches):
+                chain = self._update(theta, velocity, batch, chain, ones, gen, momentum, activity)
+            if self.verbose:
+                self._report(epoch, data, time.perf_counter() - started)
+        self.h_samples_ = chain[:, : self.n_components]
+        self.n_iter_ = self.n_iter
+        return self
+
+    def _update(self, theta, velocity, v_pos, chain, ones, gen, momentum, activity) -> torch.Tensor:
+        """One CD-k / PCD-k step on the extended mini-batch v_pos (batch, n_features + 1);
+        `chain` (batch_size, n_components + 1) holds the persistent hidden samples (with the
+        bias unit). Updates theta (and velocity) in place; returns the new chain.
+
+        update = learning_rate * (<h v^T>_data - <h v^T>_model) - weight decay - sparsity;
+        with momentum: velocity <- momentum * velocity + update, theta += velocity."""
+        n_hidden, n_features = self.n_components, self.n_features_in_
+        to_hidden, to_visible = theta[:n_hidden].T, theta[:, :n_features]
+        h_pos = torch.sigmoid(v_pos @ to_hidden)
+        n_pos = v_pos.shape[0]
+        h_ext = chain if self.persistent else torch.cat([_bernoulli(h_pos, gen), ones[:n_pos]], 1)
+        for _ in range(self.k):
+            v_neg = self._visible_sample(h_ext @ to_visible, gen)
+            v_neg_ext = torch.cat([v_neg, ones[: v_neg.shape[0]]], 1)
+            h_neg = torch.sigmoid(v_neg_ext @ to_hidden)
+            h_ext = torch.cat([_bernoulli(h_neg, gen), ones[: v_neg.shape[0]]], 1)
+        n_neg = v_neg.shape[0]
+        lr = self.learning_rate
+        target = theta if velocity is None else velocity
+        h_pos_ext = torch.cat([h_pos, ones[:n_pos]], 1)
+        h_neg_ext = torch.cat([h_neg, ones[:n_neg]], 1)
+        target.addmm_(h_pos_ext.T, v_pos, beta=1.0 if velocity is None else momentum, alpha=lr / n_pos)
+        target.addmm_(h_neg_ext.T, v_neg_ext, alpha=-lr / n_neg)
+        if self.weight_decay:
+            target[:n_hidden, :n_features].add_(theta[:n_hidden, :n_features], alpha=-lr * self.weight_decay)
+        if self.sparsity_target is not None:
+            activity.mul_(self.sparsity_decay).add_(h_pos.mean(0), alpha=1 - self.sparsity_decay)
+            penalty = self.sparsity_cost * (activity - self.sparsity_target)
+            target[:n_hidden].addr_(penalty, v_pos.mean(0), alpha=-lr)  # W and c (the bias unit's mean is 1)
+        if velocity is not None:
+            theta.add_(velocity)
+        return h_ext
+
+    def _visible_sample(self, pre: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """A visible sample given the visible input h W + b (n, n_features)."""
+        if self.visible == "bernoulli":
+            return _bernoulli(torch.sigmoid(pre), gen)
+        return pre + torch.randn(pre.shape, generator=gen, device=pre.device, dtype=pre.dtype)
+
+    def _report(self, epoch: int, data: torch.Tensor, seconds: float) -> None:
+        if self.visible == "bernoulli":
+            value = f"pseudo-likelihood = {self.score(data):.2f}"
+        else:
+            value = f"free energy = {float(self._free_energy(data).mean()):.2f}"
+        print(f"[RBM] epoch {epoch + 1}/{self.n_iter}, {value}, time = {seconds:.2f}s", flush=True)
