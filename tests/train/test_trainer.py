@@ -145,3 +145,45 @@ def test_resume_after_kill_gives_the_same_weights(blobs, tmp_path, optimizer, sc
     assert [r["train_loss"] for r in straight.history] == [r["train_loss"] for r in resumed.history]
     rows = list(csv.DictReader(open(tmp_path / "killed" / "metrics.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"]
+
+
+class CrashAtStep(Callback):
+    """Simulates a kill right after step `step` (and its checkpoint, which runs first)."""
+
+    order = 200
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, trainer, result):
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("kill_steps", [(3,), (10, 27), (14, 15, 33)])
+def test_kill_mid_epoch_and_resume_gives_the_same_weights(blobs, tmp_path, small_model, kill_steps):
+    def trainer(run_dir, callbacks=()):
+        return Trainer(small_model(), epochs=4, batch_size=32, progress=False, run_dir=run_dir,
+                       checkpoint_every_steps=1, callbacks=callbacks, seed=7, device="cpu", deterministic=True)
+
+    straight = trainer(tmp_path / "straight")
+    straight.fit(*blobs)
+    last = tmp_path / "killed" / "checkpoints" / "last"
+    for i, step in enumerate(kill_steps):
+        with pytest.raises(KeyboardInterrupt):
+            trainer(tmp_path / "killed", [CrashAtStep(step)]).fit(*blobs, ckpt_path=last if i else None)
+    resumed = trainer(tmp_path / "killed")
+    resumed.fit(*blobs, ckpt_path=last)
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert straight.history == [dict(row, seconds=a["seconds"], samples_per_s=a["samples_per_s"])
+                                for row, a in zip(resumed.history, straight.history)]
+
+
+def test_two_identical_runs_are_bitwise_equal(blobs, small_model):
+    weights = []
+    for _ in range(2):
+        trainer = Trainer(small_model(), epochs=2, progress=False, seed=11, device="cpu", deterministic=True)
+        trainer.fit(*blobs)
+        weights.append(list(trainer.model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(*weights))

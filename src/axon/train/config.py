@@ -63,6 +63,8 @@ class CheckpointConfig(Section):
     mode: Literal["max", "min"] = "min"
     every: int = Field(1, ge=1)
     """Write checkpoints/last every this many epochs (and always at the end)."""
+    every_steps: int | None = Field(None, ge=1)
+    """Also write checkpoints/last every this many optimizer steps (mid-epoch)."""
 
 
 class EarlyStoppingConfig(Section):

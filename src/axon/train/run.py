@@ -111,6 +111,7 @@ def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool)
         schedule=config.schedule, loss=torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
         callbacks=callbacks, run_dir=run_dir, monitor=config.checkpoint.monitor,
         monitor_mode=config.checkpoint.mode, checkpoint_every=config.checkpoint.every,
+        checkpoint_every_steps=config.checkpoint.every_steps,
         seed=config.seed, device=config.device, deterministic=config.deterministic,
         num_workers=config.data.num_workers, progress=progress, nan_guard=config.nan_guard,
     )

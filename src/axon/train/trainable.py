@@ -65,26 +65,34 @@ class Trainable:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device) -> dict[str, float]:
-    """Mean loss and (for classification) accuracy of `model` over `loader`, in eval mode."""
+def evaluate_totals(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device) -> list[float]:
+    """[loss sum, samples, correct] of `model` over `loader` in eval mode; correct is
+    NaN when the task is not classification. Sums, so processes can add them up."""
     was_training = model.training
     model.eval()
-    total_loss, total, correct = 0.0, 0, 0
-    classification = True
+    loss_sum, total, correct = 0.0, 0, 0.0
     for batch in loader:
         inputs, targets = to_device(batch, device)
         outputs = model(inputs)
-        total_loss += loss_fn(outputs, targets).item() * len(targets)
+        loss_sum += loss_fn(outputs, targets).item() * len(targets)
         total += len(targets)
         right = count_correct(outputs, targets)
-        if right is None:
-            classification = False
-        else:
-            correct += int(right)
+        correct = float("nan") if right is None else correct + int(right)
     model.train(was_training)
+    return [loss_sum, float(total), correct]
+
+
+def means(totals: list[float]) -> dict[str, float]:
+    """{"loss", "acc"} from [loss sum, samples, correct] (no acc when correct is NaN)."""
+    loss_sum, total, correct = totals
     if total == 0:
         raise ValueError("evaluate: the data is empty")
-    metrics = {"loss": total_loss / total}
-    if classification:
+    metrics = {"loss": loss_sum / total}
+    if correct == correct:  # not NaN
         metrics["acc"] = correct / total
     return metrics
+
+
+def evaluate(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device) -> dict[str, float]:
+    """Mean loss and (for classification) accuracy of `model` over `loader`, in eval mode."""
+    return means(evaluate_totals(model, loss_fn, loader, device))

@@ -13,12 +13,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from axon.data.samplers import ResumableSampler
 from axon.errors import TrainingDiverged
 from axon.train.callbacks.base import Callback
 from axon.train.checkpoint import read_checkpoint
 from axon.train.config import OptimizerConfig, ScheduleConfig
 from axon.train.optim import build_optimizer, build_schedule
-from axon.train.trainable import LossFn, StepResult, Trainable, evaluate
+from axon.train.trainable import LossFn, StepResult, Trainable, evaluate_totals, means
 
 Data = Dataset | DataLoader | tuple
 
@@ -95,6 +96,7 @@ class Trainer:
         monitor: str = "val_loss",
         monitor_mode: str = "min",
         checkpoint_every: int = 1,
+        checkpoint_every_steps: int | None = None,
         seed: int | None = 0,
         device: str | torch.device = "auto",
         deterministic: bool = False,
@@ -128,34 +130,65 @@ class Trainer:
             self.callbacks.append(NaNGuard())
         self.checkpointer = None  # the ModelCheckpoint of the run folder, if any
         if run_dir is not None:
-            folder_callbacks = run_folder_callbacks(run_dir, monitor, monitor_mode, checkpoint_every)
+            folder_callbacks = run_folder_callbacks(run_dir, monitor, monitor_mode, checkpoint_every,
+                                                    checkpoint_every_steps)
             self.checkpointer = folder_callbacks[-1]
             self.callbacks.extend(folder_callbacks)
         self.callbacks.sort(key=lambda cb: cb.order)
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        # Process layout; a data-parallel subclass sets these and overrides the hooks below.
+        self.rank, self.world_size = 0, 1
         # Loop state, reset by fit and restored by load_state_dict.
         self.epoch = 0  # epochs completed
         self.global_step = 0
-        self.batch_in_epoch = 0
+        self.batch_in_epoch = 0  # batches of the current epoch done
         self.steps_per_epoch = 0
         self.history: list[dict] = []
         self.should_stop = False
         self.stop_reason = ""
         self.optimizer: torch.optim.Optimizer | None = None
         self.schedule = None
-        self._sampler_generator = torch.Generator()
-        self._running = [0.0, 0, 0, 0.0]  # loss sum, samples, correct, seconds
+        self.sampler: ResumableSampler | None = None
+        self._loader_generator = torch.Generator()
+        self._running = [0.0, 0.0, 0.0, 0.0]  # this epoch so far: loss sum, samples, correct, seconds
+
+    # ----- hooks for data-parallel training (single process: identities)
+    @property
+    def is_main_process(self) -> bool:
+        return self.rank == 0
+
+    def make_trainable(self, loader: DataLoader) -> Trainable:
+        """The Trainable that measures loss and gradients over `loader`."""
+        return Trainable(self.model, self.loss_fn, loader, self.device)
+
+    def all_reduce_sums(self, values: list[float]) -> list[float]:
+        """Sum `values` over all processes (here: one process)."""
+        return values
+
+    def barrier(self) -> None:
+        """Wait for all processes (here: one process)."""
+
+    def _callbacks(self):
+        """The callbacks this process runs: file-writing ones only on the main process."""
+        return [cb for cb in self.callbacks if self.is_main_process or not cb.main_process_only]
 
     # ----- data
-    def _loader(self, data: Data, train: bool) -> DataLoader:
+    def make_loader(self, data: Data, train: bool) -> DataLoader:
+        """A DataLoader of `data`; training data gets this run's ResumableSampler."""
         if isinstance(data, DataLoader):
             return data
         if isinstance(data, tuple):
             data = TensorDataset(*data)
+        sampler = None
+        if train:
+            self.sampler = sampler = ResumableSampler(len(data), seed=self.seed or 0, rank=self.rank,
+                                                      world_size=self.world_size)
+        # The loader's own generator (re-seeded each epoch) draws its worker base seed, so
+        # starting an iterator never consumes the global RNG that dropout uses.
         return DataLoader(
-            data, batch_size=self.batch_size if train else max(self.batch_size, 512),
-            shuffle=train, generator=self._sampler_generator if train else None,
+            data, batch_size=self.batch_size if train else max(self.batch_size, 512), sampler=sampler,
             num_workers=self.num_workers, pin_memory=self.device.type == "cuda",
+            generator=self._loader_generator if train else torch.Generator().manual_seed(0),
         )
 
     # ----- state
@@ -164,21 +197,22 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "global_step": self.global_step,
+            "batch_in_epoch": self.batch_in_epoch,
+            "running": list(self._running),
             "history": self.history,
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "rng": _rng_state(),
-            "sampler_rng": self._sampler_generator.get_state(),
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.global_step = state["epoch"], state["global_step"]
+        self.batch_in_epoch, self._running = state["batch_in_epoch"], list(state["running"])
         self.history = [dict(row) for row in state["history"]]
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         _set_rng_state(state["rng"])
-        self._sampler_generator.set_state(state["sampler_rng"])
         for cb in self.callbacks:
             if type(cb).__name__ in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][type(cb).__name__])
@@ -188,10 +222,10 @@ class Trainer:
         self.should_stop, self.stop_reason = True, reason
 
     def running_metrics(self) -> dict[str, float]:
-        """Mean loss, accuracy and samples/s of the current epoch so far."""
+        """Mean loss, accuracy and samples/s of this process's current epoch so far."""
         loss_sum, seen, correct, seconds = self._running
         metrics = {"loss": loss_sum / max(seen, 1), "samples_per_s": seen / max(seconds, 1e-9)}
-        if correct is not None:
+        if correct == correct:  # not NaN: a classification task
             metrics["acc"] = correct / max(seen, 1)
         return metrics
 
@@ -199,7 +233,6 @@ class Trainer:
     def _setup(self, train_loader: DataLoader) -> None:
         if self.seed is not None:
             seed_everything(self.seed)
-            self._sampler_generator.manual_seed(self.seed)
         if self.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -209,28 +242,31 @@ class Trainer:
             self.optimizer = self.optimizer_config(params)
         self.steps_per_epoch = len(train_loader)
         self.schedule = build_schedule(self.optimizer, self.schedule_config, self.epochs, self.steps_per_epoch)
-        self.epoch, self.global_step, self.history = 0, 0, []
+        self.epoch, self.global_step, self.batch_in_epoch, self.history = 0, 0, 0, []
+        self._running = [0.0, 0.0, 0.0, 0.0]
         self.should_stop, self.stop_reason = False, ""
 
     def fit(self, train_data: Data, val_data: Data | None = None, ckpt_path: str | Path | None = None) -> list[dict]:
         """Train for the remaining epochs; with `ckpt_path`, first restore that checkpoint
-        folder (weights and trainer state) and continue from it. Returns the history."""
-        train_loader = self._loader(train_data, train=True)
-        val_loader = self._loader(val_data, train=False) if val_data is not None else None
+        folder (weights and trainer state, possibly mid-epoch) and continue from it.
+        Returns the history: one dict of metrics per epoch."""
+        train_loader = self.make_loader(train_data, train=True)
+        val_loader = self.make_loader(val_data, train=False) if val_data is not None else None
         if len(train_loader) == 0:
             raise ValueError("train_data: no batches (the data set is empty)")
         self._setup(train_loader)
         if ckpt_path is not None:
             self.load_state_dict(read_checkpoint(ckpt_path, self.model))
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        trainable = Trainable(self.model, self.loss_fn, train_loader, self.device)
+        trainable = self.make_trainable(train_loader)
+        callbacks = self._callbacks()
         status = "failed"
-        for cb in self.callbacks:
+        for cb in callbacks:
             cb.on_fit_start(self)
         try:
             while self.epoch < self.epochs and not self.should_stop:
-                self._train_epoch(trainable, val_loader)
+                self._train_epoch(trainable, val_loader, callbacks)
             status = "stopped" if self.should_stop else "completed"
         except TrainingDiverged:
             status = "diverged"
@@ -239,17 +275,21 @@ class Trainer:
             status = "interrupted"
             raise
         finally:
-            for cb in self.callbacks:
+            for cb in callbacks:
                 cb.on_fit_end(self, status)
         return self.history
 
-    def _train_epoch(self, trainable: Trainable, val_loader: DataLoader | None) -> None:
+    def _train_epoch(self, trainable: Trainable, val_loader: DataLoader | None, callbacks: list[Callback]) -> None:
         self.model.train()
-        for cb in self.callbacks:
-            cb.on_epoch_start(self)
+        if self.batch_in_epoch == 0:
+            self._running = [0.0, 0.0, 0.0, 0.0]
+            for cb in callbacks:
+                cb.on_epoch_start(self)
+        if self.sampler is not None:
+            self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * self.batch_size)
+        self._loader_generator.manual_seed((self.seed or 0) * 100_003 + self.epoch)
+        loss_sum, seen, correct, seconds_before = self._running
         start = time.perf_counter()
-        loss_sum, seen, correct = 0.0, 0, 0
-        self.batch_in_epoch = 0
         for batch in trainable:
             self.optimizer.zero_grad(set_to_none=True)
             result: StepResult = trainable.step(batch)
@@ -259,32 +299,39 @@ class Trainer:
             self.batch_in_epoch += 1
             loss_sum += result.loss.item() * result.size
             seen += result.size
-            correct = None if result.correct is None or correct is None else correct + int(result.correct)
-            self._running = [loss_sum, seen, correct, time.perf_counter() - start]
-            for cb in self.callbacks:
+            correct = float("nan") if result.correct is None else correct + int(result.correct)
+            self._running = [loss_sum, seen, correct, seconds_before + time.perf_counter() - start]
+            for cb in callbacks:
                 cb.on_batch_end(self, result)
             if self.should_stop:
                 break
-        train_seconds = time.perf_counter() - start
+        train_seconds = self._running[3]
         lr = self.optimizer.param_groups[0]["lr"]
         self.schedule.after_epoch()
         self.epoch += 1
-        metrics: dict[str, float] = {"epoch": self.epoch, "step": self.global_step, "train_loss": loss_sum / seen}
-        if correct is not None:
-            metrics["train_acc"] = correct / seen
+        self.batch_in_epoch = 0
+        loss_sum, seen, correct = self.all_reduce_sums([loss_sum, seen, correct])
+        metrics: dict[str, float] = {"epoch": self.epoch, "step": self.global_step}
+        metrics.update({f"train_{k}": v for k, v in means([loss_sum, seen, correct]).items()})
+        validation_start = time.perf_counter()
         if val_loader is not None:
-            metrics.update({f"val_{k}": v for k, v in evaluate(self.model, self.loss_fn, val_loader, self.device).items()})
-        metrics.update(lr=lr, seconds=time.perf_counter() - start, samples_per_s=seen / train_seconds)
+            totals = evaluate_totals(self.model, self.loss_fn, val_loader, self.device)
+            metrics.update({f"val_{k}": v for k, v in means(self.all_reduce_sums(totals)).items()})
+        metrics.update(lr=lr, seconds=train_seconds + time.perf_counter() - validation_start,
+                       samples_per_s=seen / max(train_seconds, 1e-9))
         self.history.append(metrics)
-        for cb in self.callbacks:
+        for cb in callbacks:
             cb.on_epoch_end(self, metrics)
+        self.barrier()
 
     def evaluate(self, data: Data) -> dict[str, float]:
         """Mean loss and accuracy (for classification) of the model on `data`."""
-        return evaluate(self.model, self.loss_fn, self._loader(data, train=False), self.device)
+        loader = self.make_loader(data, train=False)
+        return means(self.all_reduce_sums(evaluate_totals(self.model, self.loss_fn, loader, self.device)))
 
 
-def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1) -> list[Callback]:
+def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1,
+                         every_steps: int | None = None) -> list[Callback]:
     """metrics.csv, TensorBoard events, curves.png and checkpoints/{last,best} in `run_dir`."""
     from axon.train.callbacks.checkpointing import ModelCheckpoint
     from axon.train.callbacks.loggers import CSVLogger, TensorBoardLogger
@@ -295,5 +342,5 @@ def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_loss", mode: s
         CSVLogger(run_dir / "metrics.csv"),
         TensorBoardLogger(run_dir / "tensorboard"),
         CurvesPlot(run_dir / "curves.png"),
-        ModelCheckpoint(run_dir / "checkpoints", monitor=monitor, mode=mode, every=every),
+        ModelCheckpoint(run_dir / "checkpoints", monitor=monitor, mode=mode, every=every, every_steps=every_steps),
     ]

@@ -13,9 +13,12 @@ class Callback:
     """Hooks the Trainer calls, in ascending `order` (checkpointing runs last, so the
     state it saves includes every other callback's update for the epoch).
 
-    `state_dict`/`load_state_dict` carry a callback's state through checkpoints."""
+    `state_dict`/`load_state_dict` carry a callback's state through checkpoints. In
+    data-parallel training a `main_process_only` callback (one that writes files or
+    prints) runs on rank 0 alone; the others run on every process."""
 
     order: int = 0
+    main_process_only: bool = False
 
     def on_fit_start(self, trainer: Trainer) -> None:
         """Before the first epoch (also after a resume has restored the state)."""

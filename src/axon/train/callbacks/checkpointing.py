@@ -1,4 +1,4 @@
-"""Checkpoint callback: `last` every few epochs and `best` by a chosen metric."""
+"""Checkpoint callback: `last` every few epochs (or steps) and `best` by a chosen metric."""
 
 from __future__ import annotations
 
@@ -10,18 +10,28 @@ from axon.train.checkpoint import write_checkpoint
 
 
 class ModelCheckpoint(Callback):
-    """Write `<directory>/last` every `every` epochs and at the end, and
+    """Write `<directory>/last` every `every` epochs, every `every_steps` optimizer steps
+    (mid-epoch: resuming from it continues the epoch exactly) and at the end, and
     `<directory>/best` whenever `monitor` improves (mode max or min)."""
 
+    main_process_only = True
     order = 100
 
-    def __init__(self, directory: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1):
+    def __init__(self, directory: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1,
+                 every_steps: int | None = None):
         if every < 1:
             raise ValueError(f"checkpoint.every: expected >= 1, got {every}")
+        if every_steps is not None and every_steps < 1:
+            raise ValueError(f"checkpoint.every_steps: expected >= 1, got {every_steps}")
         self.directory = Path(directory)
-        self.monitor, self.mode, self.every = monitor, mode, every
+        self.monitor, self.mode, self.every, self.every_steps = monitor, mode, every, every_steps
         self.best: float | None = None
         self.best_epoch: int | None = None
+
+    def on_batch_end(self, trainer, result) -> None:
+        steps = self.every_steps
+        if steps and trainer.global_step % steps == 0 and trainer.batch_in_epoch < trainer.steps_per_epoch:
+            write_checkpoint(self.directory / "last", trainer.model, trainer.state_dict())
 
     def on_epoch_end(self, trainer, metrics) -> None:
         value = monitored(metrics, self.monitor, "checkpoint.monitor")

@@ -18,6 +18,8 @@ class CSVLogger(Callback):
     At the start of a fit (or a resume) the file is rewritten from the trainer's history,
     so rows of epochs that a crash lost from the checkpoint never linger."""
 
+    main_process_only = True
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._file = None
@@ -45,6 +47,8 @@ class CSVLogger(Callback):
 
 class TensorBoardLogger(Callback):
     """Scalars per epoch in TensorBoard event files under `log_dir` (x axis: epoch)."""
+
+    main_process_only = True
 
     def __init__(self, log_dir: str | Path):
         self.log_dir = Path(log_dir)

@@ -29,6 +29,8 @@ class ProgressBar(Callback):
     On a terminal a rich bar is redrawn (at most 10 times a second); when stdout is not a
     terminal (a log file, CI) one plain line is printed per epoch instead."""
 
+    main_process_only = True
+
     def __init__(self, console: Console | None = None):
         self.console = console or Console(file=sys.stdout)
         self.live = self.console.is_terminal
