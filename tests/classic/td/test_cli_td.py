@@ -1,0 +1,59 @@
+"""`axon classic conditioning|dopamine|random-walk|td-gammon` end to end, with tiny sizes."""
+
+import pytest
+
+from axon.cli import main
+
+
+def axon(*argv):
+    return main([str(a) for a in argv])
+
+
+def test_conditioning_prints_and_plots(tmp_path, capsys):
+    assert axon("classic", "conditioning", "blocking", "--out", tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "blocking under RW" in out and "w_s2 = +0.000" in out
+    assert (tmp_path / "conditioning_blocking_rw.png").stat().st_size > 1000
+
+
+def test_dopamine_command(tmp_path, capsys):
+    args = ["--trials", 60, "--steps", 30, "--stimulus-time", 5, "--reward-time", 15]
+    assert axon("classic", "dopamine", *args, "--out", tmp_path) == 0
+    assert "delta peaks at t =   4" in capsys.readouterr().out
+    assert (tmp_path / "dopamine.png").exists()
+
+
+def test_random_walk_commands(tmp_path, capsys):
+    assert axon("classic", "random-walk", "--runs", 3, "--episodes", 5, "--out", tmp_path) == 0
+    assert "TD(0)" in capsys.readouterr().out
+    assert axon("classic", "random-walk", "--states", 19, "--runs", 2, "--episodes", 2,
+                "--out", tmp_path) == 0
+    assert "best alpha" in capsys.readouterr().out
+    assert (tmp_path / "random_walk_5.png").exists() and (tmp_path / "random_walk_19.png").exists()
+
+
+def test_td_gammon_train_and_play(tmp_path, capsys):
+    assert axon("classic", "td-gammon", "train", "--games", 1, "--eval-games", 1,
+                "--checkpoint-every", 1, "--out", tmp_path) == 0
+    assert "trained 1 games" in capsys.readouterr().out
+    assert (tmp_path / "win_rates.png").exists()
+    assert axon("classic", "td-gammon", "play", "--games", 1, "--out", tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "vs random: " in out and "95% CI" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["conditioning", "operant"], "paradigm: 'operant'"),
+        (["conditioning", "pavlovian", "--eps", "0"], "eps: 0.0"),
+        (["conditioning", "secondary", "--model", "td", "--gamma", "1.5"], "gamma: 1.5"),
+        (["dopamine", "--reward-time", "300"], "reward_time"),
+        (["td-gammon", "train", "--lam", "-0.5"], "lambda: -0.5"),
+        (["td-gammon", "play", "--checkpoint", "missing.safetensors"], "missing.safetensors"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    assert axon("classic", *argv, "--out", tmp_path) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
