@@ -94,6 +94,8 @@ class LayerState:
         self.prev_signal, self.prev2, self.integral = z(n, S), z(n, S), z(n, S)
         self.pred = torch.full((n, S), 0.5, device=device, dtype=dtype)
         self.x_in, self.hidden = z(n, self.D), z(n, H)
+        self.signal: torch.Tensor | None = None  # this step's signal (n, S), for display
+        self.error: torch.Tensor | None = None   # this step's prediction error (n, S)
         self.readout: torch.Tensor | None = None
         self.heat: torch.Tensor | None = None
         if cfg.readout is not None:
@@ -226,10 +228,12 @@ class PVMEngine:
             else:
                 signal = below_full.index_select(0, layer.children.reshape(-1))
                 signal = signal.reshape(layer.n, layer.S)
+            layer.signal = signal
             if l == 0 and self.has_pred:
                 self.copy_sq += ((signal - layer.prev_signal) ** 2).sum(dtype=torch.float64)
             if self.has_pred:
                 err = signal - layer.pred
+                layer.error = err
                 self.err_abs[l] += err.abs().sum(dtype=torch.float64)
                 self.err_sq[l] += (err * err).sum(dtype=torch.float64)
                 self.err_count[l] += err.numel()
