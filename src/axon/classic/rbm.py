@@ -61,8 +61,9 @@ class RBM(TransformerMixin, BaseEstimator):
       the pseudo-likelihood (Bernoulli) or free energy (Gaussian) after each epoch.
 
     Learned: components_ (n_components, n_features), intercept_hidden_ (n_components,),
-    intercept_visible_ (n_features,), h_samples_ (batch_size, n_components) the persistent
-    chains, n_features_in_, n_iter_."""
+    intercept_visible_ (n_features,), h_samples_ (chains, n_components) the last negative
+    hidden samples (the persistent chains, batch_size of them, under PCD), n_features_in_,
+    n_iter_."""
 
     def __init__(self, n_components=256, visible="bernoulli", learning_rate=0.1, batch_size=10, n_iter=10, k=1,
                  persistent=True, momentum=0.9, initial_momentum=0.5, momentum_switch=5, weight_decay=1e-4,

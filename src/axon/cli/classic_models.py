@@ -71,7 +71,7 @@ def add_commands(commands) -> None:
     p.add_argument("--alphas", type=float, nargs="+",
                    default=[0.02, 0.05, 0.08, 0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.18, 0.2, 0.25],
                    help="loads alpha = p/N")
-    p.add_argument("--trials", type=int, default=3, help="networks per (N, alpha)")
+    p.add_argument("--trials", type=int, default=8, help="networks per (N, alpha)")
     p.add_argument("--cues", type=int, default=8, help="stored patterns used as starting states per network")
     p.add_argument("--max-sweeps", type=int, default=30, help="asynchronous sweeps at most")
 
@@ -96,7 +96,7 @@ def add_commands(commands) -> None:
     p.add_argument("--visible", choices=["bernoulli", "gaussian"], default="bernoulli", help="visible unit type")
     p.add_argument("--components", type=int, default=100, help="hidden units")
     p.add_argument("--epochs", type=int, default=20, help="epochs")
-    p.add_argument("--lr", type=float, help="learning rate (default 0.05 Bernoulli, 0.005 Gaussian)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.02 Bernoulli, 0.002 Gaussian)")
     p.add_argument("--k", type=int, default=1, help="Gibbs steps per update")
     p.add_argument("--cd", action="store_true", help="plain CD-k instead of persistent CD")
 
@@ -250,7 +250,7 @@ def _rbm(args) -> int:
     if args.visible == "gaussian":
         mean, std = x_train.mean(0), x_train.std(0) + 1e-3
         x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    lr = args.lr if args.lr is not None else (0.05 if args.visible == "bernoulli" else 0.005)
+    lr = args.lr if args.lr is not None else (0.02 if args.visible == "bernoulli" else 0.002)
     rbm = RBM(n_components=args.components, visible=args.visible, learning_rate=lr, n_iter=args.epochs, k=args.k,
               persistent=not args.cd, random_state=args.seed, device=args.device, verbose=True).fit(x_train)
     score_name = "pseudo-likelihood" if args.visible == "bernoulli" else "mean -free energy"

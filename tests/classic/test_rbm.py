@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import BernoulliRBM
+
+from axon.classic.experiments import load_digits_flat, rbm_pipeline_vs_raw
+from axon.classic.rbm import RBM
+from axon.errors import AxonError
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_flat()
+
+
+def twin_models(n_features=12, n_components=5, seed=0):
+    """An axon RBM and a scikit-learn BernoulliRBM with the same parameters."""
+    rng = np.random.default_rng(seed)
+    W, b, c = rng.normal(size=(n_components, n_features)), rng.normal(size=n_features), rng.normal(size=n_components)
+    ours = RBM(n_components=n_components, random_state=0)
+    ours.components_ = torch.tensor(W, dtype=torch.float32)
+    ours.intercept_visible_ = torch.tensor(b, dtype=torch.float32)
+    ours.intercept_hidden_ = torch.tensor(c, dtype=torch.float32)
+    ours.n_features_in_ = n_features
+    theirs = BernoulliRBM(n_components=n_components)
+    theirs.components_, theirs.intercept_visible_, theirs.intercept_hidden_ = W, b, c
+    theirs.n_features_in_ = n_features
+    return ours, theirs
+
+
+def test_transform_and_free_energy_match_sklearn():
+    ours, theirs = twin_models()
+    X = np.random.default_rng(1).random((20, 12))
+    assert np.allclose(ours.transform(X), theirs.transform(X), atol=1e-5)
+    assert np.allclose(ours.free_energy(X), theirs._free_energy(X), rtol=1e-5, atol=1e-4)
+
+
+def test_pseudo_likelihood_is_sklearns_definition():
+    ours, theirs = twin_models()
+    X = (np.random.default_rng(2).random((30, 12)) < 0.5).astype(float)
+    scores = ours.score_samples(X)
+    # the score must be n_features * log sigmoid(F(v with one bit flipped) - F(v)) for some bit
+    fe = theirs._free_energy(X)
+    for row in range(X.shape[0]):
+        candidates = []
+        for bit in range(12):
+            flipped = X[row].copy()
+            flipped[bit] = 1 - flipped[bit]
+            gap = theirs._free_energy(flipped[None])[0] - fe[row]
+            candidates.append(-12 * np.logaddexp(0, -gap))
+        assert np.min(np.abs(np.array(candidates) - scores[row])) < 1e-3
+    assert np.array_equal(scores, ours.score_samples(X))  # seeded flips: repeatable
+    assert ours.score(X) == pytest.approx(scores.mean())
+
+
+@pytest.fixture(scope="module")
+def sklearn_score(digits):
+    theirs = BernoulliRBM(n_components=32, learning_rate=0.05, n_iter=20, random_state=0).fit(digits.x_train)
+    return float(theirs.score_samples(digits.x_train).mean())
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"learning_rate": 0.02},  # PCD with momentum 0.5 then 0.9 and weight decay (the guide's defaults)
+    {"learning_rate": 0.05, "persistent": False, "k": 2},  # CD-2
+    {"learning_rate": 0.05, "momentum": 0.0, "initial_momentum": 0.0, "weight_decay": 0.0},  # sklearn's algorithm
+])
+def test_training_raises_pseudo_likelihood_like_sklearn(digits, sklearn_score, kwargs):
+    X = digits.x_train
+    ours = RBM(n_components=32, n_iter=20, random_state=0, **kwargs).fit(X)
+    untrained = RBM(n_components=32, n_iter=1, learning_rate=1e-9, random_state=0).fit(X)
+    assert ours.score(X) > untrained.score(X) + 3
+    assert ours.score(X) > sklearn_score - 1.0  # at least as good within noise
+    assert ours.components_.shape == (32, 64)
+    if ours.persistent:
+        assert ours.h_samples_.shape == (10, 32)  # one persistent chain per mini-batch row
+
+
+def test_sparsity_target_lowers_hidden_activity(digits):
+    X = digits.x_train
+    plain = RBM(n_components=32, n_iter=3, random_state=0).fit(X)
+    sparse = RBM(n_components=32, n_iter=3, random_state=0, sparsity_target=0.05, sparsity_cost=1.0).fit(X)
+    assert sparse.transform(X).mean() < plain.transform(X).mean() - 0.05
+
+
+def test_gaussian_visible_units(digits):
+    X = (digits.x_train - digits.x_train.mean(0)) / (digits.x_train.std(0) + 1e-3)
+    rbm = RBM(n_components=32, visible="gaussian", learning_rate=0.005, n_iter=5, random_state=0).fit(X)
+    untrained = RBM(n_components=32, visible="gaussian", learning_rate=1e-9, n_iter=1, random_state=0).fit(X)
+    assert rbm.score(X) > untrained.score(X)  # mean -free energy rises
+    assert rbm.transform(X).shape == (X.shape[0], 32)
+    sample = rbm.gibbs(X[:5])
+    assert sample.shape == (5, 64) and np.all(np.isfinite(sample))
+    with pytest.raises(AxonError, match="pseudo-likelihood needs visible='bernoulli'"):
+        rbm.score_samples(X)
+
+
+def test_gibbs_runs_a_chain(digits):
+    rbm = RBM(n_components=16, n_iter=1, random_state=0).fit(digits.x_train)
+    first = rbm.gibbs(digits.x_train[:50])
+    assert set(np.unique(first)) <= {0.0, 1.0}
+    assert not np.array_equal(first, rbm.gibbs(digits.x_train[:50]))
+
+
+def test_sklearn_api(digits):
+    rbm = RBM(n_components=8, n_iter=2)
+    assert clone(rbm).get_params() == rbm.get_params()
+    search = GridSearchCV(RBM(n_iter=1, random_state=0), {"n_components": [4, 8]}, cv=2).fit(digits.x_train[:200])
+    assert search.best_params_["n_components"] in (4, 8)
+
+
+def test_rbm_features_beat_raw_pixels_on_nudged_digits():
+    result = rbm_pipeline_vs_raw(n_components=100, n_iter=10, C_rbm=100.0)
+    assert result.rbm_accuracy > result.raw_accuracy + 0.05
+    assert result.rbm_accuracy > 0.85
+
+
+def test_rbm_bad_input():
+    with pytest.raises(AxonError, match=r"X: an RBM with Bernoulli visible units expects values in \[0, 1\].*got values in \[0, 16\]"):
+        RBM().fit(np.array([[0.0, 16.0], [3.0, 1.0]]))
+    with pytest.raises(AxonError, match="values in \\[-1, 0.5\\]"):
+        RBM().fit(np.array([[-1.0, 0.5]]))
+    rbm = RBM(n_components=3, n_iter=1).fit(np.random.default_rng(0).random((20, 5)))
+    with pytest.raises(AxonError, match="X: RBM was fitted with 5 features per sample, got 4"):
+        rbm.transform(np.zeros((2, 4)))
+    with pytest.raises(AxonError, match="visible: expected one of bernoulli, gaussian, got 'binary'"):
+        RBM(visible="binary").fit(np.zeros((2, 2)))
+    with pytest.raises(AxonError, match="momentum: expected a number in \\[0, 1\\), got 1.5"):
+        RBM(momentum=1.5).fit(np.zeros((2, 2)))
+    with pytest.raises(AxonError, match="call fit"):
+        RBM().transform(np.zeros((2, 2)))
