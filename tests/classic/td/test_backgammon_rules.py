@@ -117,6 +117,8 @@ def test_apply_play_rejects_illegal_moves():
     with pytest.raises(IllegalMoveError, match="as much of the roll"):
         apply_play(board, 0, (6, 5), [(13, 8)])  # the 6 can still be played from 8
     assert apply_play(board, 0, (6, 5), [(13, 8), (8, 2)]) == make_board({2: 1}, {18: 2})
+    with pytest.raises(IllegalMoveError, match="8/14"):
+        apply_play(board, 0, (6, 5), [(8, 14)])  # backwards
     with pytest.raises(IllegalMoveError, match="dice"):
         legal_plays(board, 0, (7, 1))
     with pytest.raises(IllegalMoveError, match="both players"):

@@ -189,7 +189,8 @@ def apply_play(board: Board, player: int, dice: tuple[int, int], moves) -> Board
             die = next((d for d in sorted(remaining) if d >= pips), None)
         else:
             die = pips if pips in remaining else None
-        after = _step(me, opp, source, die) if die is not None and 1 <= source <= 25 else None
+        legal_points = 1 <= source <= 25 and 0 <= dest < source
+        after = _step(me, opp, source, die) if die is not None and legal_points else None
         if after is None:
             raise IllegalMoveError(
                 f"move {source}/{dest} for player {player} with dice {dice} is illegal here"
