@@ -181,7 +181,7 @@ def add_commands(subparsers) -> None:
         help="TD(lambda) self-play backgammon: train, or play against random and heuristic",
         description="train: self-play games with TD(lambda), a progress bar, a checkpoint "
         "(td_gammon.safetensors) and an evaluation (history.json) every --checkpoint-every "
-        "games, and a win-rate plot. play: load a checkpoint and report win rates with 95%% "
+        "games, and a win-rate plot. play: load a checkpoint and report win rates with 95% "
         "confidence intervals against a random player and a heuristic player.",
     )
     p.add_argument("action", choices=("train", "play"), help="train or play")
