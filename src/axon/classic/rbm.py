@@ -168,12 +168,22 @@ class RBM(TransformerMixin, BaseEstimator):
         gap = self._free_energy(flipped) - self._free_energy(v)
         return (v.shape[1] * F.logsigmoid(gap)).cpu().numpy()
 
+    def reconstruction_error(self, X) -> float:
+        """Mean squared difference between each value of X and its mean-field
+        reconstruction E[v | h = p(h | v)] (the guide's monitoring quantity)."""
+        v = self._data(X)
+        reconstruction = self._visible_input(self._hidden_probs(v))
+        if self.visible == "bernoulli":
+            reconstruction = torch.sigmoid(reconstruction)
+        return float(((v - reconstruction) ** 2).mean())
+
     def score(self, X, y=None) -> float:
-        """Mean pseudo-likelihood (Bernoulli) or mean negative free energy (Gaussian): higher
-        is better, for model selection with GridSearchCV."""
+        """Higher is better, for model selection with GridSearchCV: the mean
+        pseudo-likelihood (Bernoulli visible units) or minus the reconstruction error
+        (Gaussian visible units, whose free energies are not comparable across models)."""
         if self.visible == "bernoulli":
             return float(np.mean(self.score_samples(X)))
-        return float(-np.mean(self.free_energy(X)))
+        return -self.reconstruction_error(X)
 
     # ----- learning
     def _init_params(self, data: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -268,5 +278,5 @@ class RBM(TransformerMixin, BaseEstimator):
         if self.visible == "bernoulli":
             value = f"pseudo-likelihood = {self.score(data):.2f}"
         else:
-            value = f"free energy = {float(self._free_energy(data).mean()):.2f}"
+            value = f"reconstruction error = {self.reconstruction_error(data):.4f}"
         print(f"[RBM] epoch {epoch + 1}/{self.n_iter}, {value}, time = {seconds:.2f}s", flush=True)
