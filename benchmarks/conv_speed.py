@@ -15,7 +15,7 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from axon.bench.timing import forward_backward, time_interleaved
+from axon.bench.timing import forward_backward, paired_ratio, time_interleaved, time_rounds
 from axon.nn import Conv, LocallyConnected2d
 
 CONV_SHAPES = [  # (batch, in bands, out bands, size, kernel)
@@ -47,19 +47,24 @@ class PerLocationLoop(torch.nn.Module):
 
 
 def conv_vs_conv2d(repeats: int) -> None:
-    print("Conv vs torch.nn.Conv2d, forward + backward (best of the rounds, ms per batch)")
+    print("Conv vs torch.nn.Conv2d, forward + backward (best round, ms per batch; ratio: median of "
+          "per-round ratios)")
     print(f"{'batch x in -> out, size, kernel':34s} {'Conv2d':>9s} {'axon Conv':>10s} {'ratio':>6s}")
     for batch, c_in, c_out, size, k in CONV_SHAPES:
         ours = Conv(c_in, c_out, k)
         ref = torch.nn.Conv2d(c_in, c_out, k, padding=k // 2)
         x = torch.randn(batch, c_in, size, size)
-        t = time_interleaved({"ref": forward_backward(ref, x), "ours": forward_backward(ours, x)}, repeats)
+        with torch.no_grad():
+            ours.weight.copy_(ref.weight)
+            ours.bias.copy_(ref.bias)
+        rounds = time_rounds({"ref": forward_backward(ref, x), "ours": forward_backward(ours, x)}, repeats)
         label = f"{batch} x {c_in} -> {c_out}, {size}x{size}, {k}x{k}"
-        print(f"{label:34s} {t['ref'] * 1e3:9.2f} {t['ours'] * 1e3:10.2f} {t['ours'] / t['ref']:6.3f}")
+        print(f"{label:34s} {min(rounds['ref']) * 1e3:9.2f} {min(rounds['ours']) * 1e3:10.2f} "
+              f"{paired_ratio(rounds['ours'], rounds['ref']):6.3f}")
 
 
 def local_vs_loop(repeats: int) -> None:
-    print("\nLocallyConnected2d, forward + backward (best of the rounds, ms per batch)")
+    print("\nLocallyConnected2d, forward + backward (best round, ms per batch)")
     print(f"{'batch x in -> out, size, kernel':34s} {'loop':>9s} {'axon LC':>9s} {'speed-up':>9s} "
           f"{'Conv':>8s} {'LC / Conv':>9s}")
     for batch, c_in, c_out, size, k in [(32, 8, 8, 16, 3), (16, 16, 16, 24, 3), (8, 3, 8, 32, 5)]:
@@ -77,7 +82,7 @@ def local_vs_loop(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
-    parser.add_argument("--repeats", type=int, default=20, help="timed rounds per candidate")
+    parser.add_argument("--repeats", type=int, default=40, help="timed rounds per candidate")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
