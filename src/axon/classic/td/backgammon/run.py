@@ -14,8 +14,8 @@ import numpy as np
 from axon.classic.td.backgammon.game import MatchResult, play_match
 from axon.classic.td.backgammon.network import TDGammonNet, load_net, save_net
 from axon.classic.td.backgammon.players import NetPlayer, heuristic_player, random_player
-from axon.classic.td.backgammon.selfplay import check_rates, self_play_game
-from axon.errors import ConfigError
+from axon.classic.td.backgammon.selfplay import check_rates, train_self_play
+from axon.classic.td.params import check_count
 
 CHECKPOINT = "td_gammon.safetensors"
 HISTORY = "history.json"
@@ -76,11 +76,9 @@ def train(
     the end. With ``resume`` the run continues from the checkpoint in ``out``.
     Returns the final info (games trained, seconds, last evaluation)."""
     check_rates(alpha, lam)
-    for name, value in (("games", games), ("checkpoint_every", checkpoint_every)):
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name}: {value!r}; expected a positive integer")
-    if not isinstance(eval_games, int) or eval_games < 0:
-        raise ConfigError(f"eval_games: {eval_games!r}; expected an integer >= 0")
+    check_count("games", games)
+    check_count("checkpoint_every", checkpoint_every)
+    check_count("eval_games", eval_games, minimum=0)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if resume:
@@ -91,32 +89,35 @@ def train(
     info.update(alpha=alpha, lam=lam, hidden=net.hidden)
     start = info["games"]
     total = start + games
-    rng = np.random.default_rng([seed, start])
     progress = _Progress(total, start, every=max(1, min(checkpoint_every, 100)))
     clock = time.perf_counter()
     plies = []
+
+    def after_game(index: int, winner: int, length: int) -> None:
+        nonlocal clock
+        done = start + index + 1
+        plies.append(length)
+        note = f"{np.mean(plies[-100:]):.0f} plies/game"
+        if done % checkpoint_every == 0 or done == total:
+            info["games"] = done
+            info["seconds"] += time.perf_counter() - clock
+            if eval_games:
+                results = evaluate(net, eval_games, seed=done)
+                row = {"games": done, "seconds": round(info["seconds"], 1)}
+                for name, result in results.items():
+                    low, high = result.interval
+                    row[name] = {"wins": result.wins, "games": result.games,
+                                 "rate": result.rate, "ci95": [low, high]}
+                history.append(row)
+                _write_json(out / HISTORY, history)
+                info["last_eval"] = row
+                note += " | " + " ".join(f"vs {n} {r.rate:.1%}" for n, r in results.items())
+            save_net(net, out / CHECKPOINT, info)
+            clock = time.perf_counter()  # evaluation and saving are not training time
+        progress.update(done, note)
+
     try:
-        for done in range(start + 1, total + 1):
-            plies.append(self_play_game(net, alpha, lam, rng)[1])
-            note = f"{np.mean(plies[-100:]):.0f} plies/game"
-            if done % checkpoint_every == 0 or done == total:
-                info["games"] = done
-                info["seconds"] += time.perf_counter() - clock
-                clock = time.perf_counter()
-                if eval_games:
-                    results = evaluate(net, eval_games, seed=done)
-                    row = {"games": done, "seconds": round(info["seconds"], 1)}
-                    for name, result in results.items():
-                        low, high = result.interval
-                        row[name] = {"wins": result.wins, "games": result.games,
-                                     "rate": result.rate, "ci95": [low, high]}
-                    history.append(row)
-                    _write_json(out / HISTORY, history)
-                    info["last_eval"] = row
-                    note += " | " + " ".join(f"vs {n} {r.rate:.1%}" for n, r in results.items())
-                    clock = time.perf_counter()  # evaluation time is not training time
-                save_net(net, out / CHECKPOINT, info)
-            progress.update(done, note)
+        train_self_play(net, games, alpha, lam, seed=[seed, start], on_game=after_game)
     finally:
         progress.close()
     return info
@@ -124,7 +125,6 @@ def train(
 
 def play(checkpoint: str | Path, games: int, seed: int = 0) -> dict[str, MatchResult]:
     """Load a trained network and play it against the random and heuristic players."""
-    if not isinstance(games, int) or games < 1:
-        raise ConfigError(f"games: {games!r}; expected a positive integer")
+    check_count("games", games)
     net, _ = load_net(checkpoint)
     return evaluate(net, games, seed=seed)

@@ -17,15 +17,13 @@ from axon.classic.td.backgammon.encoding import boards_array, encode
 from axon.classic.td.backgammon.game import opening_roll, roll
 from axon.classic.td.backgammon.network import TDGammonNet
 from axon.classic.td.backgammon.rules import NUM_CHECKERS, OFF, initial_board, legal_plays
-from axon.errors import ConfigError
+from axon.classic.td.params import check_count, check_fraction, check_rate
 
 
 def check_rates(alpha: float, lam: float) -> None:
     """alpha in (0, 1] and lambda in [0, 1], or a ConfigError naming the value."""
-    if not 0 < alpha <= 1:
-        raise ConfigError(f"alpha: {alpha!r}; expected a learning rate in (0, 1]")
-    if not 0 <= lam <= 1:
-        raise ConfigError(f"lambda: {lam!r}; expected a trace decay in [0, 1]")
+    check_rate("alpha", alpha)
+    check_fraction("lambda", lam)
 
 
 @torch.no_grad()
@@ -71,14 +69,14 @@ def train_self_play(
     games: int,
     alpha: float = 0.1,
     lam: float = 0.7,
-    seed: int = 0,
+    seed=0,
     on_game=None,
 ) -> None:
-    """Train ``net`` in place over ``games`` self-play games. ``on_game(index, winner,
-    plies)`` is called after each game (progress, checkpoints, evaluation)."""
+    """Train ``net`` in place over ``games`` self-play games; ``seed`` is anything
+    numpy's default_rng takes. ``on_game(index, winner, plies)`` is called after each
+    game (progress, checkpoints, evaluation)."""
     check_rates(alpha, lam)
-    if not isinstance(games, int) or games < 1:
-        raise ConfigError(f"games: {games!r}; expected a positive integer")
+    check_count("games", games)
     rng = np.random.default_rng(seed)
     for index in range(games):
         won, plies = self_play_game(net, alpha, lam, rng)
