@@ -135,6 +135,7 @@ def plot_filters(components, image_shape: tuple[int, int], path, max_filters: in
     for ax, filt in zip(axes.flat, shown):
         limit = np.abs(filt).max() or 1.0
         ax.imshow(filt.reshape(height, width), cmap="gray", vmin=-limit, vmax=limit, interpolation="nearest")
+    fig.subplots_adjust(top=1 - 0.4 / (0.9 * rows), wspace=0.08, hspace=0.08)
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
