@@ -67,6 +67,18 @@ class CheckpointConfig(Section):
     """Also write checkpoints/last every this many optimizer steps (mid-epoch)."""
 
 
+class DistributedConfig(Section):
+    """Data-parallel runs (`axon train --nproc N`, torchrun, Spark); ignored by one process."""
+
+    strategy: Literal["ddp", "fsdp"] = "ddp"
+    """ddp: every process holds the whole model and gradients are averaged; fsdp: the
+    parameters, gradients and optimizer state are sharded across processes (PyTorch FSDP)."""
+    backend: Literal["auto", "gloo", "nccl"] = "auto"
+    """auto: nccl when the processes use GPUs (one each), else gloo."""
+    timeout: float = Field(300.0, gt=0)
+    """Seconds a collective, or the start-up rendezvous, may wait before the run fails."""
+
+
 class EarlyStoppingConfig(Section):
     monitor: str = "val_loss"
     mode: Literal["max", "min"] = "min"
@@ -92,6 +104,7 @@ class RunConfig(Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig | None = None
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
 
     @field_validator("name")
     @classmethod

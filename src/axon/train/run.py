@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -101,12 +102,13 @@ def _check_output_shape(model: nn.Module, splits: DigitsSplits, config: RunConfi
         )
 
 
-def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool) -> Trainer:
+def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool,
+             trainer_factory: Callable[..., Trainer] = Trainer) -> Trainer:
     callbacks = []
     if config.early_stopping is not None:
         es = config.early_stopping
         callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
-    return Trainer(
+    return trainer_factory(
         model, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
         schedule=config.schedule, loss=torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
         callbacks=callbacks, run_dir=run_dir, monitor=config.checkpoint.monitor,
@@ -118,9 +120,9 @@ def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool)
 
 
 def _fit(config: RunConfig, model: nn.Module, splits: DigitsSplits, run_dir: Path,
-         resume: bool, progress: bool) -> RunSummary:
+         resume: bool, progress: bool, trainer_factory: Callable[..., Trainer] = Trainer) -> RunSummary:
     start = time.perf_counter()
-    trainer = _trainer(config, model, run_dir, progress)
+    trainer = _trainer(config, model, run_dir, progress, trainer_factory)
     last = run_dir / "checkpoints" / "last"
     try:
         trainer.fit(splits.train, splits.val, ckpt_path=last if resume else None)
@@ -141,14 +143,36 @@ def _fit(config: RunConfig, model: nn.Module, splits: DigitsSplits, run_dir: Pat
     )
 
 
-def start_run(config: RunConfig, model: nn.Module, progress: bool = True) -> RunSummary:
-    """Train `model` as `config` says in a new run folder; returns the summary."""
+def prepare_run(config: RunConfig, model: nn.Module) -> tuple[RunConfig, Path]:
+    """Check that `model` fits the data, create the run folder and write its config.yaml;
+    returns the config with its folder name filled in, and the folder."""
     splits = load_data(config.data)
     _check_output_shape(model, splits, config)
     run_dir = create_run_dir(config.out, config.name)
     config = config.model_copy(update={"name": run_dir.name})
     (run_dir / CONFIG_FILE).write_text(dump_config(config))
-    return _fit(config, model, splits, run_dir, resume=False, progress=progress)
+    return config, run_dir
+
+
+def start_run(config: RunConfig, model: nn.Module, progress: bool = True) -> RunSummary:
+    """Train `model` as `config` says in a new run folder; returns the summary."""
+    config, run_dir = prepare_run(config, model)
+    return _fit(config, model, load_data(config.data), run_dir, resume=False, progress=progress)
+
+
+def continue_run(run_dir: str | Path, model: nn.Module, progress: bool = True,
+                 trainer_factory: Callable[..., Trainer] = Trainer) -> RunSummary:
+    """Train in the run folder `run_dir` (made by `prepare_run`) as its config.yaml says:
+    from checkpoints/last when there is one, else from the start. Each process of a
+    data-parallel job (`trainer_factory` builds its Trainer), restarted ones too, runs this."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    try:
+        checkpoint_folder(run_dir / "checkpoints" / "last")
+        resume = True
+    except CheckpointError:
+        resume = False
+    return _fit(config, model, load_data(config.data), run_dir, resume, progress, trainer_factory)
 
 
 def resume_run(run_dir: str | Path, model: nn.Module, progress: bool = True) -> RunSummary:
