@@ -176,8 +176,9 @@ def test_kill_mid_epoch_and_resume_gives_the_same_weights(blobs, tmp_path, small
     resumed.fit(*blobs, ckpt_path=last)
     for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.equal(a, b)
-    assert straight.history == [dict(row, seconds=a["seconds"], samples_per_s=a["samples_per_s"])
-                                for row, a in zip(resumed.history, straight.history)]
+    timing = {"seconds", "samples_per_s", "data_wait"}
+    strip = lambda history: [{k: v for k, v in row.items() if k not in timing} for row in history]  # noqa: E731
+    assert strip(straight.history) == strip(resumed.history)
 
 
 def test_two_identical_runs_are_bitwise_equal(blobs, small_model):

@@ -6,6 +6,7 @@ range names the field; a YAML syntax error names the file, line and column."""
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,29 +33,74 @@ class DataConfig(Section):
     val_fraction: float = Field(0.1, gt=0, lt=1)
     split_seed: int = 0
     num_workers: int = Field(0, ge=0)
+    pin_memory: bool = True
+    """Pinned host memory for faster copies to a GPU (ignored on CPU)."""
+    prefetch_factor: int | None = Field(None, ge=1)
+    """Batches each worker loads ahead (needs num_workers > 0)."""
+
+
+class ParamGroupConfig(Section):
+    match: list[str] = Field(min_length=1)
+    """Parameter-name patterns (fnmatch, e.g. "logits.*"); the first group that matches wins."""
+    lr: float | None = Field(None, gt=0)
+    weight_decay: float | None = Field(None, ge=0)
 
 
 class OptimizerConfig(Section):
-    name: Literal["adamw", "sgd"] = "adamw"
+    name: Literal["adamw", "sgd", "lbfgs"] = "adamw"
     lr: float = Field(3e-3, gt=0)
     weight_decay: float = Field(0.01, ge=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     """SGD momentum; for AdamW the first beta."""
     nesterov: bool = False
     beta2: float = Field(0.999, gt=0, lt=1)
+    decay_bias_and_norm: bool = False
+    """Apply weight decay to biases and norm-layer weights too (off by default)."""
+    groups: list[ParamGroupConfig] = Field(default_factory=list)
+    """Per-group learning rates and weight decay, by parameter-name pattern."""
+    history_size: int = Field(10, ge=1)
+    """LBFGS: curvature pairs kept (across iterations and epochs)."""
+    max_iter: int = Field(20, ge=1)
+    """LBFGS: iterations per full-batch step (one step per epoch), strong-Wolfe line search."""
 
 
 class ScheduleConfig(Section):
-    name: Literal["onecycle", "constant", "step"] = "onecycle"
+    name: Literal["onecycle", "constant", "step", "plateau"] = "onecycle"
     warmup_fraction: float = Field(0.3, gt=0, lt=1)
     """One Cycle: fraction of the steps spent raising the learning rate."""
     div_factor: float = Field(25.0, gt=0)
     """One Cycle: initial lr = lr / div_factor."""
     final_div_factor: float = Field(1e4, gt=0)
     """One Cycle: final lr = initial lr / final_div_factor."""
+    cycle_momentum: bool = True
+    """One Cycle: cycle momentum (SGD) or beta1 (AdamW) inversely to the lr."""
+    base_momentum: float = Field(0.85, ge=0, lt=1)
+    max_momentum: float = Field(0.95, ge=0, lt=1)
     milestones: list[int] = Field(default_factory=list)
     """Step: epochs at which the learning rate is multiplied by gamma."""
     gamma: float = Field(0.1, gt=0)
+    """Step and plateau: the factor applied to the learning rate."""
+    monitor: str = "val_loss"
+    """Plateau: the metric watched (mode min)."""
+    patience: int = Field(3, ge=0)
+    """Plateau: epochs without improvement before the drop."""
+
+
+class InitConfig(Section):
+    scheme: Literal["default", "kaiming", "xavier"] = "default"
+    """Weights of conv and dense layers; default keeps the layers' own initialisation."""
+    mode: Literal["fan_in", "fan_out"] = "fan_in"
+    """Kaiming: preserve the variance of activations (fan_in) or of gradients (fan_out)."""
+    nonlinearity: Literal["relu", "leaky_relu", "tanh", "sigmoid", "linear"] = "relu"
+    prior: float | None = Field(None, gt=0, lt=1)
+    """Focal-loss prior: the classification head's bias = -log((1 - prior) / prior)."""
+
+
+class TransferConfig(Section):
+    freeze: list[str] = Field(default_factory=list)
+    """Parameter-name patterns (fnmatch) to freeze."""
+    unfreeze_epoch: int | None = Field(None, ge=1)
+    """Unfreeze them when this many epochs are done."""
 
 
 class CheckpointConfig(Section):
@@ -95,10 +141,24 @@ class RunConfig(Section):
     device: str = "auto"
     epochs: int = Field(20, gt=0)
     batch_size: int = Field(64, gt=0)
-    loss: Literal["cross_entropy"] = "cross_entropy"
+    loss: Literal["cross_entropy", "focal"] = "cross_entropy"
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    focal_gamma: float = Field(2.0, ge=0)
     nan_guard: bool = True
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Autocast dtype; fp16 (CUDA only) adds loss scaling; bf16 works on CPU too."""
+    channels_last: bool = False
+    compile: bool = False
+    """torch.compile the model (falls back to eager with a warning where it cannot)."""
+    grad_accum: int = Field(1, ge=1)
+    """Accumulate gradients over this many micro-batches of batch_size per step."""
+    clip_grad_norm: float | None = Field(None, gt=0)
+    init_from: str | None = None
+    """A run folder (its best, else last, checkpoint) or a .safetensors file: weights
+    loaded by parameter name, with a report of what matched."""
     model: ModelConfig = Field(default_factory=ModelConfig)
+    init: InitConfig = Field(default_factory=InitConfig)
+    transfer: TransferConfig = Field(default_factory=TransferConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
@@ -146,6 +206,11 @@ def _describe(error: dict) -> str:
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(valid)}"
         return f"unknown key {where!r} ({hint})"
+    if error["type"] == "literal_error":
+        expected = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
+        close = difflib.get_close_matches(str(error.get("input")), expected, n=1, cutoff=0.4)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{where}: unknown value {error.get('input')!r} (expected {', '.join(expected)}){hint}"
     if error["type"] == "value_error":
         return f"{where}: {error['msg'].removeprefix('Value error, ')}"
     return f"{where}: {error['msg']} (got {error.get('input')!r})"

@@ -21,7 +21,10 @@ from axon.errors import CheckpointError, ConfigError, RunDirError, TrainingDiver
 from axon.train.callbacks.guards import EarlyStopping
 from axon.train.checkpoint import MODEL_FILE, checkpoint_folder, load_weights
 from axon.train.config import DataConfig, RunConfig, dump_config, load_config
+from axon.train.init import init_weights, set_prior_bias
+from axon.train.losses import build_loss
 from axon.train.trainer import Trainer, resolve_device, seed_everything
+from axon.train.transfer import Unfreeze, load_matching, matching, set_trainable, weights_file
 from axon.train.trainable import evaluate, to_device
 
 CONFIG_FILE = "config.yaml"
@@ -102,26 +105,53 @@ def _check_output_shape(model: nn.Module, splits: DigitsSplits, config: RunConfi
         )
 
 
+def prepare_model(config: RunConfig, model: nn.Module, fresh: bool) -> str:
+    """Initialise (fresh runs: init scheme, focal prior bias, init_from) and freeze the
+    model as the config says; returns a report of what was done ("" when nothing)."""
+    lines = []
+    if fresh and config.init.scheme != "default":
+        count = init_weights(model, config.init.scheme, config.init.mode, config.init.nonlinearity)
+        lines.append(f"init: {config.init.scheme} ({config.init.mode}, {config.init.nonlinearity}) on {count} layers")
+    if fresh and config.init.prior is not None:
+        head = set_prior_bias(model, config.init.prior)
+        lines.append(f"init: prior bias {config.init.prior} on classification head {head!r}")
+    if fresh and config.init_from is not None:
+        lines.append(str(load_matching(model, config.init_from)))
+    if config.transfer.freeze:
+        frozen = set_trainable(model, config.transfer.freeze, False)
+        until = f" until epoch {config.transfer.unfreeze_epoch}" if config.transfer.unfreeze_epoch else ""
+        lines.append(f"freeze: {len(frozen)} parameter tensors{until}")
+    return "\n".join(lines)
+
+
 def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool,
              trainer_factory: Callable[..., Trainer] = Trainer) -> Trainer:
     callbacks = []
     if config.early_stopping is not None:
         es = config.early_stopping
         callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
+    if config.transfer.freeze and config.transfer.unfreeze_epoch:
+        callbacks.append(Unfreeze(config.transfer.freeze, config.transfer.unfreeze_epoch))
     return trainer_factory(
         model, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
-        schedule=config.schedule, loss=torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        schedule=config.schedule, loss=build_loss(config.loss, config.label_smoothing, config.focal_gamma),
         callbacks=callbacks, run_dir=run_dir, monitor=config.checkpoint.monitor,
         monitor_mode=config.checkpoint.mode, checkpoint_every=config.checkpoint.every,
         checkpoint_every_steps=config.checkpoint.every_steps,
         seed=config.seed, device=config.device, deterministic=config.deterministic,
-        num_workers=config.data.num_workers, progress=progress, nan_guard=config.nan_guard,
+        num_workers=config.data.num_workers, pin_memory=config.data.pin_memory,
+        prefetch_factor=config.data.prefetch_factor, precision=config.precision,
+        channels_last=config.channels_last, compile=config.compile, grad_accum=config.grad_accum,
+        clip_grad_norm=config.clip_grad_norm, progress=progress, nan_guard=config.nan_guard,
     )
 
 
 def _fit(config: RunConfig, model: nn.Module, splits: DigitsSplits, run_dir: Path,
          resume: bool, progress: bool, trainer_factory: Callable[..., Trainer] = Trainer) -> RunSummary:
     start = time.perf_counter()
+    report = prepare_model(config, model, fresh=not resume)
+    if report and progress:
+        print(report, flush=True)
     trainer = _trainer(config, model, run_dir, progress, trainer_factory)
     last = run_dir / "checkpoints" / "last"
     try:
@@ -148,6 +178,9 @@ def prepare_run(config: RunConfig, model: nn.Module) -> tuple[RunConfig, Path]:
     returns the config with its folder name filled in, and the folder."""
     splits = load_data(config.data)
     _check_output_shape(model, splits, config)
+    if config.init_from is not None:
+        weights_file(config.init_from)
+    matching(model, config.transfer.freeze)
     run_dir = create_run_dir(config.out, config.name)
     config = config.model_copy(update={"name": run_dir.name})
     (run_dir / CONFIG_FILE).write_text(dump_config(config))

@@ -4,6 +4,7 @@ Trainable whose gradients are averaged across processes."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -30,51 +31,107 @@ def count_correct(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor 
     return None
 
 
-def to_device(batch, device: torch.device):
-    """Move a batch (tensor, or tuple/list of tensors) to `device`."""
+def to_device(batch, device: torch.device, channels_last: bool = False):
+    """Move a batch (tensor, or tuple/list of tensors) to `device`; with `channels_last`,
+    4-D tensors are laid out (N, H, W, C) in memory."""
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    return type(batch)(to_device(b, device) for b in batch)
+        batch = batch.to(device, non_blocking=True)
+        if channels_last and batch.ndim == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+    return type(batch)(to_device(b, device, channels_last) for b in batch)
+
+
+@dataclass
+class Precision:
+    """How forward passes run: autocast dtype (fp32: off), the fp16 loss scaler, and
+    the memory layout of image batches."""
+
+    device: torch.device
+    dtype: str = "fp32"
+    channels_last: bool = False
+    scaler: torch.amp.GradScaler | None = None
+
+    def autocast(self):
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.dtype)
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
 
 
 class Trainable:
     """Loss and gradients of `model` over mini-batches `(inputs, targets)` of `loader`.
 
-    `step(batch)` runs forward and backward and leaves the gradients in the parameters;
+    `step(batch)` runs forward and backward and leaves the gradients of the batch's mean
+    loss in the parameters, computed in `micro_batches` chunks (gradient accumulation);
     iterating the Trainable yields the loader's batches on the model's device."""
 
-    def __init__(self, model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device):
+    def __init__(self, model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device,
+                 precision: Precision | None = None, micro_batches: int = 1):
         self.model = model
         self.loss_fn = loss_fn
         self.loader = loader
         self.device = device
+        self.precision = precision or Precision(device)
+        self.micro_batches = micro_batches
 
     def __iter__(self) -> Iterator:
         for batch in self.loader:
-            yield to_device(batch, self.device)
+            yield to_device(batch, self.device, self.precision.channels_last)
 
     def __len__(self) -> int:
         return len(self.loader)
 
     def step(self, batch) -> StepResult:
         inputs, targets = batch
-        outputs = self.model(inputs)
-        loss = self.loss_fn(outputs, targets)
-        loss.backward()
-        return StepResult(loss.detach(), len(targets), count_correct(outputs.detach(), targets))
+        k = self.micro_batches
+        return self._accumulate(zip(inputs.tensor_split(k), targets.tensor_split(k)), len(targets))
+
+    def _accumulate(self, pairs: Iterable, total: int) -> StepResult:
+        """Backward of the mean loss over `total` samples, given as (inputs, targets) chunks."""
+        loss_sum, seen, correct = torch.zeros((), device=self.device), 0, None
+        for inputs, targets in pairs:
+            if len(targets) == 0:
+                continue
+            with self.precision.autocast():
+                outputs = self.model(inputs)
+                loss = self.loss_fn(outputs, targets)
+            self.precision.backward(loss * (len(targets) / total))
+            loss_sum += loss.detach().float() * len(targets)
+            seen += len(targets)
+            right = count_correct(outputs.detach(), targets)
+            correct = None if right is None else (right if correct is None else correct + right)
+        return StepResult(loss_sum / seen, seen, correct)
+
+
+class FullBatchTrainable(Trainable):
+    """The whole data set as one step (for LBFGS): `step` leaves the gradient of the mean
+    loss over every batch of the loader; iterating yields a single placeholder batch."""
+
+    def __iter__(self) -> Iterator:
+        yield None
+
+    def __len__(self) -> int:
+        return 1
+
+    def step(self, batch=None) -> StepResult:
+        return self._accumulate(super().__iter__(), len(self.loader.sampler))
 
 
 @torch.no_grad()
-def evaluate_totals(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device) -> list[float]:
+def evaluate_totals(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device,
+                    precision: Precision | None = None) -> list[float]:
     """[loss sum, samples, correct] of `model` over `loader` in eval mode; correct is
     NaN when the task is not classification. Sums, so processes can add them up."""
     was_training = model.training
     model.eval()
     loss_sum, total, correct = 0.0, 0, 0.0
     for batch in loader:
-        inputs, targets = to_device(batch, device)
-        outputs = model(inputs)
-        loss_sum += loss_fn(outputs, targets).item() * len(targets)
+        inputs, targets = to_device(batch, device, precision.channels_last if precision else False)
+        with precision.autocast() if precision else nullcontext():
+            outputs = model(inputs)
+        loss_sum += loss_fn(outputs.float(), targets).item() * len(targets)
         total += len(targets)
         right = count_correct(outputs, targets)
         correct = float("nan") if right is None else correct + int(right)

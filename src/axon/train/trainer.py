@@ -14,12 +14,16 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from axon.data.samplers import ResumableSampler
-from axon.errors import TrainingDiverged
+from axon.errors import ConfigError, TrainingDiverged
 from axon.train.callbacks.base import Callback
 from axon.train.checkpoint import read_checkpoint
 from axon.train.config import OptimizerConfig, ScheduleConfig
 from axon.train.optim import build_optimizer, build_schedule
-from axon.train.trainable import LossFn, StepResult, Trainable, evaluate_totals, means
+from axon.train.trainable import (
+    FullBatchTrainable, LossFn, Precision, StepResult, Trainable, evaluate_totals, means, to_device,
+)
+
+_END = object()
 
 Data = Dataset | DataLoader | tuple
 
@@ -79,7 +83,14 @@ class Trainer:
     tensors. `optimizer` is "adamw", "sgd", an OptimizerConfig, or a callable
     `params -> torch.optim.Optimizer`; `schedule` is "onecycle", "step", "constant" or a
     ScheduleConfig. With `run_dir` the run-folder callbacks are added (metrics.csv,
-    TensorBoard, curves.png, checkpoints/last and best by `monitor`)."""
+    TensorBoard, curves.png, checkpoints/last and best by `monitor`).
+
+    Speed-ups: `precision` fp32, bf16 (CPU too) or fp16 (CUDA, with loss scaling);
+    `channels_last`; `compile` (torch.compile, eager fallback with a warning);
+    `grad_accum` micro-batches of `batch_size` per optimizer step (so the effective batch
+    is batch_size * grad_accum); `clip_grad_norm`; loader `num_workers`, `pin_memory`,
+    `prefetch_factor`. The fraction of each epoch spent waiting for data is logged as
+    `data_wait` and warned about above `data_wait_warning`."""
 
     def __init__(
         self,
@@ -101,13 +112,27 @@ class Trainer:
         device: str | torch.device = "auto",
         deterministic: bool = False,
         num_workers: int = 0,
+        pin_memory: bool = True,
+        prefetch_factor: int | None = None,
+        precision: str = "fp32",
+        channels_last: bool = False,
+        compile: bool = False,
+        grad_accum: int = 1,
+        clip_grad_norm: float | None = None,
         progress: bool = True,
         nan_guard: bool = True,
+        data_wait_warning: float | None = 0.2,
     ):
         if epochs <= 0:
             raise ValueError(f"epochs: expected a positive number of epochs, got {epochs}")
         if batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive batch size, got {batch_size}")
+        if grad_accum < 1:
+            raise ValueError(f"grad_accum: expected >= 1 micro-batches per step, got {grad_accum}")
+        if clip_grad_norm is not None and clip_grad_norm <= 0:
+            raise ValueError(f"clip_grad_norm: expected a positive norm, got {clip_grad_norm}")
+        if precision not in {"fp32", "bf16", "fp16"}:
+            raise ValueError(f"precision: expected fp32, bf16 or fp16, got {precision!r}")
         if isinstance(optimizer, str):
             optimizer = OptimizerConfig(name=optimizer, **({"lr": lr} if lr is not None else {}))
         elif isinstance(optimizer, OptimizerConfig) and lr is not None:
@@ -115,11 +140,24 @@ class Trainer:
         self.schedule_config = ScheduleConfig(name=schedule) if isinstance(schedule, str) else schedule
         self.optimizer_config = optimizer
         self.device = resolve_device(device)
-        self.model = model.to(self.device)
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError(
+                f"precision: fp16 needs a CUDA device (this run is on {self.device.type}); use bf16 on CPU"
+            )
+        self.model = model.to(self.device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+        self.compile = compile
         self.epochs, self.batch_size = epochs, batch_size
         self.loss_fn = resolve_loss(loss)
-        self.seed, self.deterministic, self.num_workers = seed, deterministic, num_workers
+        self.seed, self.deterministic = seed, deterministic
+        self.num_workers, self.pin_memory, self.prefetch_factor = num_workers, pin_memory, prefetch_factor
+        scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+        self.precision = Precision(self.device, precision, channels_last, scaler)
+        self.grad_accum, self.clip_grad_norm = grad_accum, clip_grad_norm
         self.callbacks = list(callbacks)
+        if data_wait_warning is not None:
+            from axon.train.callbacks.guards import DataStarvation
+
+            self.callbacks.append(DataStarvation(data_wait_warning))
         if progress:
             from axon.train.callbacks.progress import ProgressBar
 
@@ -158,8 +196,12 @@ class Trainer:
         return self.rank == 0
 
     def make_trainable(self, loader: DataLoader) -> Trainable:
-        """The Trainable that measures loss and gradients over `loader`."""
-        return Trainable(self.model, self.loss_fn, loader, self.device)
+        """The Trainable that measures loss and gradients over `loader` (the whole data set
+        at once for LBFGS)."""
+        model = compiled(self.model, loader, self.precision) if self.compile else self.model
+        if isinstance(self.optimizer, torch.optim.LBFGS):
+            return FullBatchTrainable(model, self.loss_fn, loader, self.device, self.precision)
+        return Trainable(model, self.loss_fn, loader, self.device, self.precision, self.grad_accum)
 
     def all_reduce_sums(self, values: list[float]) -> list[float]:
         """Sum `values` over all processes (here: one process)."""
@@ -186,8 +228,9 @@ class Trainer:
         # The loader's own generator (re-seeded each epoch) draws its worker base seed, so
         # starting an iterator never consumes the global RNG that dropout uses.
         return DataLoader(
-            data, batch_size=self.batch_size if train else max(self.batch_size, 512), sampler=sampler,
-            num_workers=self.num_workers, pin_memory=self.device.type == "cuda",
+            data, batch_size=self.batch_size * self.grad_accum if train else max(self.batch_size, 512),
+            sampler=sampler, num_workers=self.num_workers,
+            pin_memory=self.pin_memory and self.device.type == "cuda", prefetch_factor=self.prefetch_factor,
             generator=self._loader_generator if train else torch.Generator().manual_seed(0),
         )
 
@@ -202,6 +245,7 @@ class Trainer:
             "history": self.history,
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
+            "scaler": self.precision.scaler.state_dict() if self.precision.scaler is not None else {},
             "rng": _rng_state(),
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
@@ -212,6 +256,8 @@ class Trainer:
         self.history = [dict(row) for row in state["history"]]
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
+        if self.precision.scaler is not None and state["scaler"]:
+            self.precision.scaler.load_state_dict(state["scaler"])
         _set_rng_state(state["rng"])
         for cb in self.callbacks:
             if type(cb).__name__ in state["callbacks"]:
@@ -235,12 +281,11 @@ class Trainer:
             seed_everything(self.seed)
         if self.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
-        params = [p for p in self.model.parameters() if p.requires_grad]
         if isinstance(self.optimizer_config, OptimizerConfig):
-            self.optimizer = build_optimizer(params, self.optimizer_config)
+            self.optimizer = build_optimizer(self.model, self.optimizer_config)
         else:
-            self.optimizer = self.optimizer_config(params)
-        self.steps_per_epoch = len(train_loader)
+            self.optimizer = self.optimizer_config(list(self.model.parameters()))
+        self.steps_per_epoch = 1 if isinstance(self.optimizer, torch.optim.LBFGS) else len(train_loader)
         self.schedule = build_schedule(self.optimizer, self.schedule_config, self.epochs, self.steps_per_epoch)
         self.epoch, self.global_step, self.batch_in_epoch, self.history = 0, 0, 0, []
         self._running = [0.0, 0.0, 0.0, 0.0]
@@ -290,10 +335,15 @@ class Trainer:
         self._loader_generator.manual_seed((self.seed or 0) * 100_003 + self.epoch)
         loss_sum, seen, correct, seconds_before = self._running
         start = time.perf_counter()
-        for batch in trainable:
-            self.optimizer.zero_grad(set_to_none=True)
-            result: StepResult = trainable.step(batch)
-            self.optimizer.step()
+        waited = 0.0
+        batches = iter(trainable)
+        while True:
+            fetch_start = time.perf_counter()
+            batch = next(batches, _END)
+            waited += time.perf_counter() - fetch_start
+            if batch is _END:
+                break
+            result = self._step(trainable, batch)
             self.schedule.after_batch()
             self.global_step += 1
             self.batch_in_epoch += 1
@@ -305,9 +355,9 @@ class Trainer:
                 cb.on_batch_end(self, result)
             if self.should_stop:
                 break
+        loop_seconds = time.perf_counter() - start
         train_seconds = self._running[3]
         lr = self.optimizer.param_groups[0]["lr"]
-        self.schedule.after_epoch()
         self.epoch += 1
         self.batch_in_epoch = 0
         loss_sum, seen, correct = self.all_reduce_sums([loss_sum, seen, correct])
@@ -315,19 +365,68 @@ class Trainer:
         metrics.update({f"train_{k}": v for k, v in means([loss_sum, seen, correct]).items()})
         validation_start = time.perf_counter()
         if val_loader is not None:
-            totals = evaluate_totals(self.model, self.loss_fn, val_loader, self.device)
+            totals = evaluate_totals(self.model, self.loss_fn, val_loader, self.device, self.precision)
             metrics.update({f"val_{k}": v for k, v in means(self.all_reduce_sums(totals)).items()})
         metrics.update(lr=lr, seconds=train_seconds + time.perf_counter() - validation_start,
-                       samples_per_s=seen / max(train_seconds, 1e-9))
+                       samples_per_s=seen / max(train_seconds, 1e-9),
+                       data_wait=waited / max(loop_seconds, 1e-9))
+        self.schedule.after_epoch(metrics)
         self.history.append(metrics)
         for cb in callbacks:
             cb.on_epoch_end(self, metrics)
         self.barrier()
 
+    def _step(self, trainable: Trainable, batch) -> StepResult:
+        """Gradients of one batch from the Trainable, then clip and step the optimizer
+        (through the fp16 loss scaler when there is one; with a closure for LBFGS)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if isinstance(self.optimizer, torch.optim.LBFGS):
+            results: list[StepResult] = []
+
+            def closure() -> torch.Tensor:
+                self.optimizer.zero_grad(set_to_none=True)
+                results.append(trainable.step(batch))
+                return results[-1].loss
+
+            self.optimizer.step(closure)
+            return results[0]  # the loss before the step, as for the other optimizers
+        result = trainable.step(batch)
+        scaler = self.precision.scaler
+        if self.clip_grad_norm is not None:
+            if scaler is not None:
+                scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        if scaler is not None:
+            scaler.step(self.optimizer)
+            scaler.update()
+        else:
+            self.optimizer.step()
+        return result
+
     def evaluate(self, data: Data) -> dict[str, float]:
         """Mean loss and accuracy (for classification) of the model on `data`."""
         loader = self.make_loader(data, train=False)
-        return means(self.all_reduce_sums(evaluate_totals(self.model, self.loss_fn, loader, self.device)))
+        return means(self.all_reduce_sums(evaluate_totals(self.model, self.loss_fn, loader, self.device, self.precision)))
+
+
+def compiled(model: nn.Module, loader: DataLoader, precision: Precision) -> nn.Module:
+    """`torch.compile(model)`, checked on one batch; where compiling cannot work here (no
+    compiler, an unsupported op) a warning names the reason and the eager model is used."""
+    import warnings
+
+    try:
+        candidate = torch.compile(model)
+        inputs, _ = to_device(next(iter(loader)), precision.device, precision.channels_last)
+        was_training = model.training
+        model.eval()
+        with torch.no_grad(), precision.autocast():
+            candidate(inputs[:2])
+        model.train(was_training)
+        return candidate
+    except Exception as err:  # torch.compile raises many backend-specific types
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        warnings.warn(f"compile: torch.compile failed ({reason}); training the eager model", stacklevel=2)
+        return model
 
 
 def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1,

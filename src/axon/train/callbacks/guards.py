@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
 
@@ -63,3 +64,19 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.bad_epochs = state["best"], state["bad_epochs"]
+
+
+class DataStarvation(Callback):
+    """Warn (on stderr) when an epoch spent more than `threshold` of its training time
+    waiting for data: the model is starved; add loader workers or prefetch."""
+
+    main_process_only = True
+
+    def __init__(self, threshold: float = 0.2):
+        self.threshold = threshold
+
+    def on_epoch_end(self, trainer, metrics) -> None:
+        wait = metrics.get("data_wait", 0.0)
+        if wait > self.threshold:
+            print(f"warning: epoch {metrics['epoch']} spent {wait:.0%} of its time waiting for data "
+                  f"(> {self.threshold:.0%}); raise data.num_workers or prefetch_factor", file=sys.stderr)

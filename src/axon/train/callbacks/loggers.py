@@ -9,7 +9,8 @@ from pathlib import Path
 
 from axon.train.callbacks.base import Callback
 
-COLUMNS = ["epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "samples_per_s"]
+COLUMNS = ["epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "samples_per_s",
+           "data_wait"]
 
 
 class CSVLogger(Callback):
