@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
                      help="serve the debug shell on this TCP port (nc 127.0.0.1 PORT)")
     run.add_argument("--shell-host", default="127.0.0.1",
                      help="address the shell listens on (default 127.0.0.1 only)")
-    run.add_argument("--out", default=None, help="output folder (default pvm_runs/<model name>)")
+    run.add_argument("--out", default=None, help="output folder (default runs/pvm/<model name>)")
     run.add_argument("--metrics-every", type=int, default=100,
                      help="write a metrics.csv row every K steps (default 100)")
     run.add_argument("--display-every", type=int, default=0,
@@ -85,7 +85,7 @@ def add_parser(subparsers) -> None:
     sc.add_argument("models", nargs="+", help="PVM model JSON files")
     sc.add_argument("--steps", type=int, default=5000, help="steps per model (default 5000)")
     sc.add_argument("--source", default="camera", help=SOURCE_HELP)
-    sc.add_argument("--out", default="pvm_runs/scaling", help="output folder")
+    sc.add_argument("--out", default="runs/pvm/scaling", help="output folder")
     sc.add_argument("--metrics-every", type=int, default=100, help="metrics interval")
     sc.add_argument("--device", default="cpu", help="cpu or cuda")
     sc.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from axon.pvm.snapshot import load_snapshot
 
     cfg = _model(args.model, args.set)
-    out = Path(args.out or f"pvm_runs/{cfg.name}")
+    out = Path(args.out or f"runs/pvm/{cfg.name}")
     if args.procs < 1:
         raise ConfigError(f"--procs: expected >= 1, got {args.procs}")
     size = (cfg.input_size, cfg.input_size)

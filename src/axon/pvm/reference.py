@@ -31,24 +31,28 @@ def _slope(y: np.ndarray, kind: str) -> np.ndarray:
 class ReferenceUnit:
     """One PVM unit: `w1 (D, H)`, `w2 (H + 1, S)` and its running state."""
 
-    def __init__(self, w1: np.ndarray, w2: np.ndarray, sources: list[tuple[int, int]]):
-        self.w1, self.w2 = w1.astype(np.float64), w2.astype(np.float64)
+    def __init__(self, w1: np.ndarray, w2: np.ndarray, sources: list[tuple[int, int]],
+                 dtype=np.float64):
+        self.w1, self.w2 = w1.astype(dtype), w2.astype(dtype)
         self.m1, self.m2 = np.zeros_like(self.w1), np.zeros_like(self.w2)
         self.sources = sources
         s = w2.shape[1]
-        self.prev_signal, self.prev2, self.integral = np.zeros(s), np.zeros(s), np.zeros(s)
-        self.pred = np.full(s, 0.5)
-        self.x_in = np.zeros(w1.shape[0])
-        self.hidden = np.zeros(w1.shape[1])
+        z = lambda n: np.zeros(n, dtype)  # noqa: E731
+        self.prev_signal, self.prev2, self.integral = z(s), z(s), z(s)
+        self.pred = np.full(s, 0.5, dtype)
+        self.x_in = z(w1.shape[0])
+        self.hidden = z(w1.shape[1])
 
 
 class ReferencePVM:
     """The per-unit PVM. `weights[l][i] = (w1, w2)` gives unit i of layer l its starting
     weights (for instance `PVMEngine.unit_weights`); otherwise they are drawn uniform in
-    +-1/sqrt(fan_in) from `cfg.seed`."""
+    +-1/sqrt(fan_in) from `cfg.seed`. `dtype` is float64 for tests, float32 for the
+    benchmark baseline."""
 
-    def __init__(self, cfg: PVMConfig, weights: list[list[tuple]] | None = None):
-        self.cfg = cfg
+    def __init__(self, cfg: PVMConfig, weights: list[list[tuple]] | None = None,
+                 dtype=np.float64):
+        self.cfg, self.dtype = cfg, dtype
         self.topology = build_topology(cfg)
         rng = np.random.default_rng(cfg.seed)
         f = cfg.features
@@ -59,15 +63,15 @@ class ReferencePVM:
             units = []
             for i in range(topo.units):
                 if weights is not None:
-                    w1, w2 = (np.asarray(w, dtype=np.float64) for w in weights[l][i])
+                    w1, w2 = (np.asarray(w) for w in weights[l][i])
                 else:
                     d = blocks * topo.signal_size + len(topo.context[i]) * H + 1
                     w1 = rng.uniform(-1, 1, (d, H)) / np.sqrt(d)
                     w2 = rng.uniform(-1, 1, (H + 1, topo.signal_size)) / np.sqrt(H + 1)
-                units.append(ReferenceUnit(w1, w2, topo.context[i]))
+                units.append(ReferenceUnit(w1, w2, topo.context[i], dtype))
             self.layers.append(units)
         total = sum(t.units for t in self.topology)
-        self.hidden_prev = np.zeros((total, H))
+        self.hidden_prev = np.zeros((total, H), dtype)
         self.step_count = 0
         self.err_sq = np.zeros(len(self.topology))
 
@@ -97,7 +101,7 @@ class ReferencePVM:
                     if lr > 0:
                         d_out = err * _slope(u.pred, kind)
                         d_hid = (u.w2[:-1] @ d_out) * _slope(u.hidden, kind)
-                        h1 = np.append(u.hidden, 1.0)
+                        h1 = np.append(u.hidden, u.hidden.dtype.type(1))
                         u.m2 = cfg.momentum * u.m2 + lr * np.outer(h1, d_out)
                         u.w2 = u.w2 + u.m2
                         u.m1 = cfg.momentum * u.m1 + lr * np.outer(u.x_in, d_hid)
@@ -116,11 +120,11 @@ class ReferencePVM:
                 for gid, group in u.sources:
                     on = lateral_on if group == LATERAL else feedback_on
                     parts.append(self.hidden_prev[gid] * float(on))
-                parts.append(np.ones(1))
+                parts.append(np.ones(1, self.dtype))
                 u.x_in = np.concatenate(parts)
                 u.prev2, u.prev_signal = u.prev_signal, x
                 u.hidden = _act(u.x_in @ u.w1, kind)
-                u.pred = _act(np.append(u.hidden, 1.0) @ u.w2, kind)
+                u.pred = _act(np.append(u.hidden, u.hidden.dtype.type(1)) @ u.w2, kind)
                 hidden_now[topo.offset + i] = u.hidden
         self.hidden_prev = hidden_now
         self.step_count += 1

@@ -1,0 +1,122 @@
+"""PVM speed: steps/s of the batched engine with every layer learning, against the
+memory-bandwidth bound measured in the same run, and against a per-unit loop baseline.
+
+- Bound: a step must read every weight for the forward pass, read the output weights
+  again for the backward pass, and read and write weights and momentum once each:
+  5 passes over the input weights, 6 over the output weights (float32). The bound is
+  measured copy bandwidth (bytes read + written per second) divided by those bytes.
+- Baseline: the plain per-unit implementation (`axon.pvm.reference`, one small MLP per
+  unit in a Python loop, NumPy float32), the structure of the original code.
+- Memory: the size of an experiment-1 snapshot on disk and the process's peak RSS.
+
+    .venv/bin/python benchmarks/pvm_speed.py [--models experiment-1 seed-small large]
+        [--threads N] [--repeats R] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from axon.bench.timing import time_interleaved
+from axon.pvm.config import apply_overrides, load_model
+from axon.pvm.engine import PVMEngine
+from axon.pvm.reference import ReferencePVM
+from axon.pvm.snapshot import save_snapshot
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pvm"
+ALL_LEARNING = ["schedule.delay_each_layer=0", "schedule.enable_lateral_at=0",
+                "schedule.enable_feedback_at=0"]
+
+
+def copy_bandwidth(device: str, mib: int = 256, repeats: int = 10) -> float:
+    """Bytes per second moved (read + written) by a large tensor copy."""
+    src = torch.rand(mib * 2**18, device=device)
+    dst = torch.empty_like(src)
+    t = time_interleaved({"copy": lambda: dst.copy_(src)}, repeats, warmup=2)["copy"]
+    return 2 * src.numel() * 4 / t
+
+
+def step_bytes(engine: PVMEngine) -> int:
+    """Bytes a step must move: 5 passes over input weights, 6 over output weights."""
+    total = 0
+    for layer in engine.layers:
+        real1 = sum(len(layer.real_rows(i)) for i in range(layer.n)) * layer.H
+        total += 5 * real1 + 6 * layer.w2[0].numel() * layer.n
+    return total * 4
+
+
+def frames(size: int, n: int, device: str) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return [torch.rand(3, size, size, generator=g).to(device) for _ in range(n)]
+
+
+def bench_model(name: str, device: str, repeats: int, bandwidth: float,
+                baseline_steps: int) -> None:
+    cfg = apply_overrides(load_model(EXAMPLES / f"{name}.json"), ALL_LEARNING)
+    engine = PVMEngine(cfg, device)
+    video = frames(cfg.input_size, 8, device)
+    k = [0]
+
+    def axon_step() -> None:
+        engine.step(video[k[0] % len(video)])
+        k[0] += 1
+
+    t = time_interleaved({"axon": axon_step}, repeats, warmup=3)["axon"]
+    bound = bandwidth / step_bytes(engine)
+    line = (f"{name:13s} {sum(l.n for l in engine.layers):5d} units  axon {1 / t:8.1f} steps/s"
+            f"  bound {bound:8.1f} steps/s  ratio to bound {(1 / t) / bound:5.2f}")
+    if baseline_steps and device == "cpu":
+        weights = [[tuple(w.numpy() for w in engine.unit_weights(l, i))
+                    for i in range(layer.n)] for l, layer in enumerate(engine.layers)]
+        ref = ReferencePVM(cfg, weights, dtype=np.float32)
+        np_frames = [f.cpu().numpy() for f in video]
+        ref.step(np_frames[0])
+        start = time.perf_counter()
+        for i in range(baseline_steps):
+            ref.step(np_frames[(i + 1) % len(np_frames)])
+        tb = (time.perf_counter() - start) / baseline_steps
+        line += f"  per-unit loop {1 / tb:6.2f} steps/s  speedup x{tb / t:6.1f}"
+    print(line, flush=True)
+
+
+def memory(device: str) -> None:
+    cfg = apply_overrides(load_model(EXAMPLES / "experiment-1.json"), ALL_LEARNING)
+    engine = PVMEngine(cfg, device)
+    engine.step(frames(cfg.input_size, 1, device)[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_snapshot(Path(tmp) / "s.safetensors", engine.state_tensors(),
+                             {"model": cfg.model_dump(mode="json"), "step": 1})
+        size = path.stat().st_size
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"experiment-1 snapshot {size / 1e6:.0f} MB on disk; peak RSS of this process "
+          f"{rss:.0f} MiB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["experiment-1", "seed-small", "large"])
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    ap.add_argument("--repeats", type=int, default=20, help="timed rounds (best is reported)")
+    ap.add_argument("--baseline-steps", type=int, default=2,
+                    help="steps of the per-unit loop baseline (0: skip)")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    bw = copy_bandwidth(args.device)
+    print(f"device {args.device}, {torch.get_num_threads()} threads, copy bandwidth "
+          f"{bw / 1e9:.1f} GB/s (read + write)")
+    for name in args.models:
+        bench_model(name, args.device, args.repeats, bw, args.baseline_steps)
+    memory(args.device)
+
+
+if __name__ == "__main__":
+    main()
