@@ -79,3 +79,15 @@ def test_boltzmann_rbm_dbn(capsys, tmp_path):
     assert code == 0 and out.count("test accuracy") == 2
     code, _, err = run(capsys, "boltzmann", "--hidden", "20")
     assert code == 2 and "exact enumeration needs at most 20 units" in err
+
+
+def test_outputs_get_ordinary_permissions(capsys, tmp_path):
+    import os
+
+    code, _, _ = run(capsys, "voting", "--max-iter", "1", "--out", str(tmp_path))
+    assert code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("voting.safetensors", "voting_weights.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["voting.safetensors", "voting_weights.png"]  # no temp files left

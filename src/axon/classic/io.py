@@ -4,7 +4,7 @@ atomically (temporary file, fsync, rename) so a crash never leaves half a file."
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import torch
@@ -15,19 +15,20 @@ from axon.errors import AxonError
 
 
 def save_tensors(path, tensors: dict[str, torch.Tensor]) -> Path:
-    """Write `tensors` (name -> tensor) to `path` in safetensors format, atomically."""
+    """Write `tensors` (name -> tensor) to `path` in safetensors format, atomically (a
+    temporary file beside it, fsync, rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = save({name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()})
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(tmp, "xb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import matplotlib
@@ -18,16 +18,17 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 
 def save_figure(fig, path) -> Path:
-    """Write `fig` to `path` as PNG atomically (temporary file, then rename); closes it."""
+    """Write `fig` to `path` as PNG atomically (a temporary file beside it, then rename);
+    closes the figure."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(handle)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        with open(tmp, "xb") as file:
+            fig.savefig(file, format="png", dpi=110, bbox_inches="tight")
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     finally:
         plt.close(fig)
