@@ -20,7 +20,9 @@ class FocalLoss(nn.Module):
         self.gamma, self.label_smoothing = gamma, label_smoothing
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        log_p = F.log_softmax(logits.float(), dim=1)
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()  # the (1 - p)^gamma factor needs more than half precision
+        log_p = F.log_softmax(logits, dim=1)
         log_pt = log_p.gather(1, targets[:, None]).squeeze(1)
         weight = (1.0 - log_pt.exp()).clamp(min=0).pow(self.gamma)
         ce = F.nll_loss(log_p, targets, reduction="none")
