@@ -90,3 +90,17 @@ def test_scale_two_models(tmp_path, capsys):
                    "shapes", "--out", tmp_path / "sc") == 0
     assert (tmp_path / "sc" / "scaling.png").is_file()
     assert '"big"' in capsys.readouterr().out
+
+
+def test_display_and_dream_video(model, tmp_path):
+    pytest.importorskip("av")
+    from axon.data.video import VideoFileSource
+
+    out = tmp_path / "run"
+    assert run_cli("pvm", "run", model, "--steps", 4, "--source", "shapes", "--out", out,
+                   "--display-every", 2, "--video", out / "display.mp4") == 0
+    assert len(VideoFileSource(out / "display.mp4", (32, 32))) == 2
+    snap = out / "snapshots" / "step_00000004.safetensors"
+    assert run_cli("pvm", "dream", snap, "--steps", 3, "--warmup", 1, "--source", "shapes",
+                   "--video", tmp_path / "dream.mp4") == 0
+    assert len(VideoFileSource(tmp_path / "dream.mp4", (12, 24))) == 3

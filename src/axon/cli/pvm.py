@@ -42,6 +42,8 @@ def add_parser(subparsers) -> None:
                      help="write the display PNG every K steps (default 0: never)")
     run.add_argument("--snapshot-every", type=int, default=0,
                      help="write a snapshot every K steps (default 0: only at the end)")
+    run.add_argument("--video", default=None, metavar="FILE.mp4",
+                     help="also write each display to this video file (needs PyAV)")
     run.add_argument("--resume", default=None, metavar="SNAPSHOT",
                      help="continue from a snapshot of the same model")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -75,6 +77,9 @@ def add_parser(subparsers) -> None:
         if name != "track":
             p.add_argument("--warmup", type=int, default=10,
                            help="real frames shown before the experiment (default 10)")
+        if name == "dream":
+            p.add_argument("--video", default=None, metavar="FILE.mp4",
+                           help="also write real | dream side by side as a video (needs PyAV)")
         if name == "fill":
             p.add_argument("--fraction", type=float, default=1 / 3,
                            help="side of the blind spot as a fraction of the input (default 1/3)")
@@ -123,8 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.procs > 1:
         from axon.pvm.parallel import run_parallel
 
-        if args.shell is not None:
-            raise ConfigError("--shell: the debug shell needs --procs 1")
+        if args.shell is not None or args.video is not None:
+            raise ConfigError("--shell and --video need --procs 1")
         if args.device != "cpu":
             raise ConfigError(f"--device {args.device}: --procs > 1 runs on CPU (gloo)")
         run_parallel(cfg, args.source, out, args.procs, args.steps, args.metrics_every,
@@ -135,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     runner = PVMRunner(cfg, open_source(args.source, size, cfg.input_channels), out,
                        args.device, args.metrics_every, args.display_every,
-                       args.snapshot_every)
+                       args.snapshot_every, video=args.video)
     if args.resume:
         runner.resume(args.resume)
     if args.shell is not None:
@@ -198,7 +203,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         raise ConfigError(f"--steps: expected >= 1, got {args.steps}")
     if args.experiment == "dream":
         res = experiments.dream(args.snapshot, out, args.steps, args.warmup, args.source,
-                                device=args.device)
+                                device=args.device, video=args.video)
         print(f"dream: mse vs the real video, first {res['mse_vs_real'][0]:.4f}, "
               f"last {res['mse_vs_real'][-1]:.4f}")
     elif args.experiment == "fill":

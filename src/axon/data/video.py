@@ -335,6 +335,48 @@ class MovingShapes(FrameSource):
         return f"moving shapes (seed {self.seed}, {self.length}-frame loop)"
 
 
+class VideoWriter:
+    """Write `(H, W, 3)` uint8 frames to a video file with PyAV (`pip install av`); the
+    size is fixed by the first frame (later frames are padded or cropped to it). The file
+    appears complete only when the writer is closed (temp file, then rename)."""
+
+    def __init__(self, path: str | Path, fps: int = 10):
+        try:
+            import av
+        except ModuleNotFoundError:
+            raise ConfigError(f"video output {path}: writing video needs PyAV (pip install av)"
+                              ) from None
+        self.path, self.fps, self._av = Path(path), fps, av
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
+        self._out = None
+
+    def write(self, rgb: np.ndarray) -> None:
+        av = self._av
+        if self._out is None:
+            self._out = av.open(str(self._tmp), "w")
+            self._stream = self._out.add_stream("mpeg4", rate=self.fps)
+            h, w = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2
+            self._stream.width, self._stream.height = w, h
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.bit_rate = 4_000_000
+        h, w = self._stream.height, self._stream.width
+        frame = np.zeros((h, w, 3), np.uint8)
+        hh, ww = min(h, rgb.shape[0]), min(w, rgb.shape[1])
+        frame[:hh, :ww] = rgb[:hh, :ww]
+        for packet in self._stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            self._out.mux(packet)
+
+    def close(self) -> None:
+        if self._out is None:
+            return
+        for packet in self._stream.encode():
+            self._out.mux(packet)
+        self._out.close()
+        self._out = None
+        self._tmp.replace(self.path)
+
+
 def open_source(spec: str, size: tuple[int, int], bands: int = 3) -> FrameSource:
     """Build a source from a string: `camera[:china.jpg|flower.jpg]`, `shapes[:SEED]`,
     a folder of frames, a `.npy` file, or a video file."""

@@ -41,9 +41,10 @@ def runner_from_snapshot(snapshot: str | Path, out_dir: str | Path, source: str 
 
 
 def dream(snapshot, out_dir, steps: int = 40, warmup: int = 10, source: str = "camera",
-          columns: int = 10, device: str = "cpu") -> dict:
+          columns: int = 10, device: str = "cpu", video: str | Path | None = None) -> dict:
     """Let the model see `warmup` real frames, then feed its own predicted frame back as
-    input for `steps` steps. Writes `dream.png`: the real continuation above the dream."""
+    input for `steps` steps. Writes `dream.png`: the real continuation above the dream;
+    with `video`, also a video of real | dream side by side."""
     if steps < 1 or warmup < 1:
         raise ConfigError(f"dream: expected steps >= 1 and warmup >= 1, got {steps}, {warmup}")
     runner = runner_from_snapshot(snapshot, out_dir, source, device)
@@ -56,6 +57,16 @@ def dream(snapshot, out_dir, steps: int = 40, warmup: int = 10, source: str = "c
         real.append(runner.source.frame(runner.step_count).image)
         dreamed.append(runner.prediction_image().cpu())
         runner.step()
+    if video is not None:
+        from axon.data.video import VideoWriter
+
+        writer = VideoWriter(video)
+        for r, d in zip(real, dreamed):
+            pair = np.concatenate([_image(r), _image(d)], axis=1)
+            pair = np.repeat(np.repeat(pair, 4, 0), 4, 1)
+            writer.write((np.atleast_3d(pair) * 255).round().astype(np.uint8)
+                         .repeat(3 if pair.ndim == 2 else 1, axis=2))
+        writer.close()
     stride = max(1, math.ceil(steps / columns))
     from axon.viz.pvm import save_image_rows
 

@@ -56,12 +56,13 @@ class PVMRunner:
 
     `metrics_every`, `display_every`, `snapshot_every`: intervals in steps (0 = never).
     `collective` splits the units over processes (see axon.pvm.parallel); only the root
-    process writes files.
+    process writes files. `video`: also append each display to this video file (PyAV).
     """
 
     def __init__(self, cfg: PVMConfig, source: FrameSource, out_dir: str | Path,
                  device: str = "cpu", metrics_every: int = 100, display_every: int = 0,
-                 snapshot_every: int = 0, collective=None, progress: bool = True):
+                 snapshot_every: int = 0, collective=None, progress: bool = True,
+                 video: str | Path | None = None):
         want = (cfg.input_size, cfg.input_size)
         if tuple(source.size) != want or source.bands != cfg.input_channels:
             raise ConfigError(
@@ -93,6 +94,11 @@ class PVMRunner:
         self._rate_clock = (time.perf_counter(), 0)
         self.steps_per_s = 0.0
         self.last_frame: Frame | None = None
+        self.video = None
+        if video is not None and self.collective.is_root:
+            from axon.data.video import VideoWriter
+
+            self.video = VideoWriter(video)
         if self.collective.is_root:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "model.json").write_text(cfg.to_json())
@@ -173,6 +179,8 @@ class PVMRunner:
                         and not bar.live and self.collective.is_root):
                     log(self.status_line())
         self.snapshot(self.snapshot_path(self.step_count))
+        if self.video is not None:
+            self.video.close()
         self.finished = True
         self._drain_commands(block=False, ended=True)
 
@@ -261,11 +269,13 @@ class PVMRunner:
         return panels(self)
 
     def write_display(self, path: Path) -> None:
-        from axon.viz.pvm import save_display
+        from axon.viz.pvm import display_figure, figure_pixels, save_display
 
         p = self.display_panels()
         if self.collective.is_root:
             save_display(path, p)
+            if self.video is not None:
+                self.video.write(figure_pixels(display_figure(p)))
 
     # -- shell commands -----------------------------------------------------------
     def call(self, fn: Callable[[], str]) -> str:

@@ -33,9 +33,9 @@ def _show(ax, img: np.ndarray, title: str | None = None) -> None:
         ax.set_title(title, fontsize=8)
 
 
-def save_display(path: str | Path, panels: dict) -> Path:
-    """The display grid: a column per layer, a row per view (signal, prediction,
-    |error|, state, readout), and the text line as the figure title.
+def display_figure(panels: dict):
+    """The display grid as a matplotlib figure: a column per layer, a row per view
+    (signal, prediction, |error|, state, readout), and the text line as the title.
     `panels = {"columns": [{"title", "rows": {name: image}}], "text": str}`."""
     cols = panels["columns"]
     names = list(dict.fromkeys(n for c in cols for n in c["rows"]))
@@ -52,7 +52,21 @@ def save_display(path: str | Path, panels: dict) -> Path:
                 ax.set_ylabel(name, fontsize=8)
     fig.suptitle(panels["text"], fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
+
+
+def save_display(path: str | Path, panels: dict) -> Path:
+    """The display grid (see `display_figure`) as a PNG file."""
+    return _save(display_figure(panels), path)
+
+
+def figure_pixels(fig) -> np.ndarray:
+    """Render a figure to `(height, width, 3)` uint8 pixels and close it."""
+    fig.set_dpi(100)
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+    plt.close(fig)
+    return rgb
 
 
 def save_image_rows(path: str | Path, rows: list[tuple[str, list[np.ndarray]]],
