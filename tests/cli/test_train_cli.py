@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 import yaml
 
 from axon.cli import main
@@ -212,3 +213,36 @@ def test_help_documents_every_option(capsys):
 def test_console_script_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-m", "axon", "eval", tmp_path], capture_output=True, text=True)
     assert result.returncode == 2 and "not an axon run folder" in result.stderr
+
+
+def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, capsys):
+    """A real `axon train` process killed with SIGKILL at an arbitrary step (checkpoints
+    every step), then resumed, ends with the weights of a run never interrupted."""
+    import os
+    import random
+    import signal
+    import time
+
+    from safetensors.torch import load_file
+
+    config = fast_config(tmp_path, epochs=3, batch_size=16, checkpoint={"every_steps": 1})
+    assert axon("train", config, "--name", "straight") == 0
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "axon", "train", str(config), "--name", "killed"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    last = tmp_path / "runs" / "killed" / "checkpoints" / "last"
+    try:
+        deadline = time.monotonic() + 120
+        while not last.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(random.uniform(0.0, 0.5))
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    capsys.readouterr()
+    assert axon("train", "--resume", tmp_path / "runs" / "killed") == 0
+    straight = load_file(str(tmp_path / "runs" / "straight" / "checkpoints" / "last" / "model.safetensors"))
+    resumed = load_file(str(last / "model.safetensors"))
+    assert straight.keys() == resumed.keys()
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
