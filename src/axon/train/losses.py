@@ -35,9 +35,11 @@ class FocalLoss(nn.Module):
 
 
 def build_loss(name: str, label_smoothing: float = 0.0, focal_gamma: float = 2.0) -> nn.Module:
-    """cross_entropy (with label smoothing) or focal."""
+    """cross_entropy (with label smoothing), focal, or mse (regression)."""
     if name == "cross_entropy":
         return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     if name == "focal":
         return FocalLoss(focal_gamma, label_smoothing)
-    raise ValueError(f"loss: unknown loss {name!r} (expected cross_entropy or focal)")
+    if name == "mse":
+        return nn.MSELoss()
+    raise ValueError(f"loss: unknown loss {name!r} (expected cross_entropy, focal, mse or a callable)")

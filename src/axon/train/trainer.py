@@ -16,8 +16,14 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from axon.data.samplers import ResumableSampler
 from axon.errors import ConfigError, TrainingDiverged
 from axon.train.callbacks.base import Callback
+from axon.train.callbacks.checkpointing import ModelCheckpoint
+from axon.train.callbacks.guards import DataStarvation, NaNGuard
+from axon.train.callbacks.loggers import CSVLogger, TensorBoardLogger
+from axon.train.callbacks.plots import CurvesPlot
+from axon.train.callbacks.progress import ProgressBar
 from axon.train.checkpoint import read_checkpoint
 from axon.train.config import OptimizerConfig, ScheduleConfig
+from axon.train.losses import build_loss
 from axon.train.optim import build_optimizer, build_schedule
 from axon.train.trainable import (
     FullBatchTrainable, LossFn, Precision, StepResult, Trainable, evaluate_totals, means, to_device,
@@ -35,14 +41,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def resolve_loss(loss: str | LossFn, label_smoothing: float = 0.0) -> LossFn:
-    if callable(loss):
-        return loss
-    if loss == "cross_entropy":
-        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    if loss == "mse":
-        return nn.MSELoss()
-    raise ValueError(f"loss: unknown loss {loss!r} (expected cross_entropy, mse or a callable)")
+def resolve_loss(loss: str | LossFn) -> LossFn:
+    """A callable loss as it is, or a loss by name (see axon.train.losses.build_loss)."""
+    return loss if callable(loss) else build_loss(loss)
 
 
 def _rng_state() -> dict:
@@ -155,16 +156,10 @@ class Trainer:
         self.grad_accum, self.clip_grad_norm = grad_accum, clip_grad_norm
         self.callbacks = list(callbacks)
         if data_wait_warning is not None:
-            from axon.train.callbacks.guards import DataStarvation
-
             self.callbacks.append(DataStarvation(data_wait_warning))
         if progress:
-            from axon.train.callbacks.progress import ProgressBar
-
             self.callbacks.append(ProgressBar())
         if nan_guard:
-            from axon.train.callbacks.guards import NaNGuard
-
             self.callbacks.append(NaNGuard())
         self.checkpointer = None  # the ModelCheckpoint of the run folder, if any
         if run_dir is not None:
@@ -432,10 +427,6 @@ def compiled(model: nn.Module, loader: DataLoader, precision: Precision) -> nn.M
 def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1,
                          every_steps: int | None = None) -> list[Callback]:
     """metrics.csv, TensorBoard events, curves.png and checkpoints/{last,best} in `run_dir`."""
-    from axon.train.callbacks.checkpointing import ModelCheckpoint
-    from axon.train.callbacks.loggers import CSVLogger, TensorBoardLogger
-    from axon.train.callbacks.plots import CurvesPlot
-
     run_dir = Path(run_dir)
     return [
         CSVLogger(run_dir / "metrics.csv"),
