@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from matplotlib.ticker import MaxNLocator
+
 from axon.viz.io import new_figure, save_figure
 
 
@@ -27,6 +29,7 @@ def plot_curves(history: list[dict], path: str | Path) -> Path:
             axes[1].plot(*_series(history, key), style, marker="o", markersize=3, label=key)
         axes[1].set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     return save_figure(fig, path)
