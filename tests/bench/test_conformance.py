@@ -124,3 +124,9 @@ def test_cli_rejects_unknown_case_and_check(capsys):
     assert main(["bench", "conformance", "--check", "speed"]) == 2
     err = capsys.readouterr().err
     assert "--case: no case matches" in err and "--check: unknown check 'speed'" in err
+
+
+def test_a_model_that_is_not_a_graph_fails_clearly():
+    case = conf.Case("plain torch", lambda: torch.nn.Linear(2, 2))
+    result = conf.run_check(case, "shapes")
+    assert result.status == "fail" and "not an axon.nn.Model" in result.detail

@@ -277,7 +277,11 @@ def run_check(case: Case, check: str) -> Result:
     torch.set_num_threads(1)
     try:
         torch.manual_seed(0)
-        return Result(case.name, check, "pass", CHECKS[check](case, case.build()))
+        model = case.build()
+        if not isinstance(model, ann.Model):
+            raise CheckFailed(f"built a {type(model).__name__}, not an axon.nn.Model: the battery needs a graph "
+                              "(its input shapes and spec)")
+        return Result(case.name, check, "pass", CHECKS[check](case, model))
     except CheckSkipped as why:
         return Result(case.name, check, "skip", str(why))
     except CheckFailed as why:
@@ -385,9 +389,21 @@ CASES: list[Case] = [
                 reference=_lrn_formula),
     _layer_case("Softmax", lambda name: ann.Softmax(name=name), (6,),
                 reference=lambda m, xs: (m(*xs), torch.exp(xs[0]) / torch.exp(xs[0]).sum(1, keepdim=True))),
-    Case("zoo digits-cnn", lambda: zoo.create("digits-cnn")),
-    Case("zoo digits-mlp", lambda: zoo.create("digits-mlp", hidden=16)),
-    Case("zoo mlp", lambda: zoo.create("mlp", input_shape=(2, 3, 3), hidden=(8, 6), activation="tanh")),
-    Case("zoo googlenet 64x64 aux", lambda: zoo.create("googlenet", num_classes=10, image_size=64, aux_logits=True),
-         batch=2, grad_batch=1, bf16_tol=5e-2),
 ]
+
+# Zoo models are checked with these builder arguments (small inputs); a registered model not
+# listed here is checked with its defaults.
+ZOO_CASES = {
+    "digits-mlp": ("zoo digits-mlp", dict(hidden=16), {}),
+    "mlp": ("zoo mlp", dict(input_shape=(2, 3, 3), hidden=(8, 6), activation="tanh"), {}),
+    "googlenet": ("zoo googlenet 64x64 aux", dict(num_classes=10, image_size=64, aux_logits=True),
+                  dict(batch=2, grad_batch=1, bf16_tol=5e-2)),
+}
+
+
+def _zoo_case(name: str) -> Case:
+    label, kwargs, options = ZOO_CASES.get(name, (f"zoo {name}", {}, {}))
+    return Case(label, lambda: zoo.create(name, **kwargs), **options)
+
+
+CASES += [_zoo_case(name) for name in zoo.names()]

@@ -26,7 +26,7 @@ class Activation(Layer):
     def __init__(self, kind: str = "relu", name: str | None = None):
         super().__init__(name)
         if kind not in ACTIVATIONS:
-            owner = f"Activation {name!r}" if name else "Activation"
+            owner = self.label
             raise ValueError(f"{owner}: kind must be one of {sorted(ACTIVATIONS)}, got {kind!r}")
         self.kind = kind
 

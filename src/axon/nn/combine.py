@@ -55,10 +55,12 @@ class Inception(Layer):
                  bands_5x5_reduce: int, bands_5x5: int, bands_pool_proj: int, activation: str = "relu",
                  name: str | None = None):
         super().__init__(name)
-        owner = f"Inception {name!r}" if name else "Inception"
-        for field in ("in_bands", "bands_1x1", "bands_3x3_reduce", "bands_3x3", "bands_5x5_reduce",
-                      "bands_5x5", "bands_pool_proj"):
-            setattr(self, field, check_positive_int(owner, field, locals()[field]))
+        owner = self.label
+        bands = {"in_bands": in_bands, "bands_1x1": bands_1x1, "bands_3x3_reduce": bands_3x3_reduce,
+                 "bands_3x3": bands_3x3, "bands_5x5_reduce": bands_5x5_reduce, "bands_5x5": bands_5x5,
+                 "bands_pool_proj": bands_pool_proj}
+        for field, value in bands.items():
+            setattr(self, field, check_positive_int(owner, field, value))
         if activation not in ACTIVATIONS:
             raise ValueError(f"{owner}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.activation = activation

@@ -49,7 +49,7 @@ class Conv(Layer):
     def __init__(self, in_bands: int, out_bands: int, kernel_size=3, stride: int = 1, bias: bool = True,
                  name: str | None = None):
         super().__init__(name)
-        owner = f"Conv {name!r}" if name else "Conv"
+        owner = self.label
         self.in_bands = check_positive_int(owner, "in_bands", in_bands)
         self.out_bands = check_positive_int(owner, "out_bands", out_bands)
         self.kernel_size = _odd_kernel(owner, kernel_size)
@@ -126,7 +126,7 @@ class LocallyConnected2d(Layer):
     def __init__(self, in_bands: int, out_bands: int, kernel_size, input_size, bias: bool = True,
                  name: str | None = None):
         super().__init__(name)
-        owner = f"LocallyConnected2d {name!r}" if name else "LocallyConnected2d"
+        owner = self.label
         self.in_bands = check_positive_int(owner, "in_bands", in_bands)
         self.out_bands = check_positive_int(owner, "out_bands", out_bands)
         self.kernel_size = _odd_kernel(owner, kernel_size)

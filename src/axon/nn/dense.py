@@ -29,7 +29,7 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, name: str | None = None):
         super().__init__(name)
-        owner = f"Dense {name!r}" if name else "Dense"
+        owner = self.label
         self.in_features = check_positive_int(owner, "in_features", in_features)
         self.out_features = check_positive_int(owner, "out_features", out_features)
         if not isinstance(bias, bool):
@@ -64,7 +64,7 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, name: str | None = None):
         super().__init__(name)
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            owner = f"Dropout {name!r}" if name else "Dropout"
+            owner = self.label
             raise ValueError(f"{owner}: p must be a probability in [0, 1), got {p!r}")
         self.p = float(p)
 

@@ -27,7 +27,7 @@ class BatchNorm(Layer):
 
     def __init__(self, bands: int, eps: float = 1e-5, momentum: float = 0.1, name: str | None = None):
         super().__init__(name)
-        owner = f"BatchNorm {name!r}" if name else "BatchNorm"
+        owner = self.label
         self.bands = check_positive_int(owner, "bands", bands)
         self.eps = _check_positive_number(owner, "eps", eps)
         self.momentum = _check_positive_number(owner, "momentum", momentum)
@@ -61,7 +61,7 @@ class LocalResponseNorm(Layer):
     def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0,
                  name: str | None = None):
         super().__init__(name)
-        owner = f"LocalResponseNorm {name!r}" if name else "LocalResponseNorm"
+        owner = self.label
         self.size = check_positive_int(owner, "size", size)
         self.alpha = _check_positive_number(owner, "alpha", alpha, allow_zero=True)
         self.beta = _check_positive_number(owner, "beta", beta, allow_zero=True)

@@ -37,7 +37,7 @@ class Subsample(Layer):
     def __init__(self, kernel_size=2, stride: int | None = None, padding: int = 0, mode: str = "max",
                  ceil_mode: bool = False, name: str | None = None):
         super().__init__(name)
-        owner = f"Subsample {name!r}" if name else "Subsample"
+        owner = self.label
         self.kernel_size = as_pair(owner, "kernel_size", kernel_size)
         self.stride = self.kernel_size[0] if stride is None else check_positive_int(owner, "stride", stride)
         self.padding = check_positive_int(owner, "padding", padding, minimum=0)
@@ -74,7 +74,7 @@ class AdaptivePool(Layer):
 
     def __init__(self, output_size, mode: str = "avg", name: str | None = None):
         super().__init__(name)
-        owner = f"AdaptivePool {name!r}" if name else "AdaptivePool"
+        owner = self.label
         self.output_size = as_pair(owner, "output_size", output_size)
         self.mode = _check_mode(owner, mode)
 
