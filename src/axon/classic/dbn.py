@@ -1,6 +1,6 @@
 """Deep belief network classifier (Hinton, Osindero and Teh 2006; seed 001): a stack of
 RBMs pretrained greedily, layer by layer (each RBM learns the hidden probabilities of the
-one below), then converted into an axon MLP (zoo "mlp" with sigmoid units, each hidden
+one below), then converted into an axon MLP (classic.mlp.sigmoid_mlp, each hidden
 Dense layer initialised from its RBM's weights and hidden biases, a fresh output layer)
 and fine-tuned by backpropagation with axon's Trainer."""
 
@@ -12,16 +12,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from axon import Trainer
 from axon.classic._checks import as_labels, as_matrix, check_n_features, check_positive, check_unit_interval
+from axon.classic.mlp import sigmoid_mlp
 from axon.classic.rbm import RBM
 from axon.errors import AxonError
-from axon.zoo import create
 
 
 class DBN(ClassifierMixin, BaseEstimator):
     """DBN classifier for data in [0, 1].
 
     Parameters: `hidden_layer_sizes` units per hidden layer; `pretrain` (False trains the
-    same MLP from PyTorch's default initialisation, the baseline); RBM pretraining with
+    same MLP from axon.nn.Dense's default initialisation, the baseline); RBM pretraining with
     `rbm_n_iter` epochs, `rbm_learning_rate`, `rbm_batch_size`, `rbm_k` Gibbs steps and
     `rbm_persistent`; fine-tuning with `epochs`, `learning_rate` (AdamW), `batch_size`;
     `random_state`; `device`.
@@ -68,8 +68,7 @@ class DBN(ClassifierMixin, BaseEstimator):
     def _build_model(self, n_features: int, n_classes: int, rbms: list[RBM]) -> torch.nn.Module:
         if self.random_state is not None:
             torch.manual_seed(self.random_state)
-        model = create("mlp", input_shape=(n_features,), hidden=tuple(self.hidden_layer_sizes),
-                       num_classes=n_classes, dropout=0.0, activation="sigmoid")
+        model = sigmoid_mlp(n_features, tuple(self.hidden_layer_sizes), n_classes)
         with torch.no_grad():
             for index, rbm in enumerate(rbms, start=1):
                 dense = model.layer(f"dense{index}")

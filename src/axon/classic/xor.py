@@ -13,7 +13,7 @@ import torch
 from axon import Trainer
 from axon.classic._checks import check_positive
 from axon.classic.logic import binary_inputs
-from axon.zoo import create
+from axon.classic.mlp import sigmoid_mlp
 
 
 def xor_data() -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,12 +45,12 @@ class XorResult:
 
 def train_xor(hidden: int = 4, epochs: int = 300, lr: float = 0.05, seed: int = 0, device: str = "cpu",
               progress: bool = False) -> XorResult:
-    """Train a 2-`hidden`-2 sigmoid MLP (axon zoo "mlp") on XOR with cross-entropy, full
+    """Train a 2-`hidden`-2 sigmoid MLP on XOR with cross-entropy, full
     batch, AdamW, `epochs` steps."""
     check_positive(hidden, "hidden", integer=True)
     check_positive(epochs, "epochs", integer=True)
     torch.manual_seed(seed)
-    model = create("mlp", input_shape=(2,), hidden=(hidden,), num_classes=2, dropout=0.0, activation="sigmoid")
+    model = sigmoid_mlp(2, (hidden,), 2)
     inputs, targets = xor_data()
     trainer = Trainer(model, epochs=epochs, batch_size=4, lr=lr, optimizer="adamw", schedule="constant",
                       loss="cross_entropy", seed=seed, device=device, progress=progress)
