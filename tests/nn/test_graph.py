@@ -47,12 +47,26 @@ def test_shape_mismatch_is_found_while_building():
         ann.Dense(100, 10, name="head")(h)
 
 
-def test_wrong_input_at_run_time_names_the_input():
+def test_an_input_that_does_not_fit_names_the_input_and_the_layer():
     model = small_net()
-    with pytest.raises(ann.ShapeError, match=r"Model input 'image': got shape \(2, 3, 9, 9\), expected \(batch, 3, 8, 8\)"):
-        model(torch.randn(2, 3, 9, 9))
+    with pytest.raises(ann.ShapeError, match=r"Model input 'image' \(2, 3, 12, 12\) does not fit the graph \(built "
+                       r"for \(batch, 3, 8, 8\)\): Dense 'logits': got input shape \(144,\), expected \(64,\)"):
+        model(torch.randn(2, 3, 12, 12))
+    with pytest.raises(ann.ShapeError, match=r"Conv 'conv': got input shape \(1, 8, 8\), expected \(3, height, width\)"):
+        model(torch.randn(2, 1, 8, 8))
     with pytest.raises(ann.ShapeError, match="expected 1 input"):
         model(torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8))
+
+
+def test_other_input_sizes_run_when_every_layer_takes_them():
+    x = ann.Input((3, 16, 16), name="image")
+    y = ann.GlobalAvgPool(name="gap")(ann.Conv(3, 4, 3, name="conv")(x))
+    model = ann.Model(x, y)
+    assert model(torch.randn(2, 3, 7, 5)).shape == (2, 4)
+    assert model.shapes_for((3, 7, 5))["conv"] == (4, 7, 5)
+    assert model.shapes["conv"] == (4, 16, 16)  # the built shapes are unchanged
+    assert model.multiply_adds((3, 7, 5)) == 4 * 7 * 5 * 3 * 9
+    assert small_net()(torch.randn(2, 3, 9, 9)).shape == (2, 5)  # 9 -> pool 4: fits the dense layer
 
 
 def test_several_inputs_and_outputs():

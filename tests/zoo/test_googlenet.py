@@ -121,6 +121,7 @@ def test_224_input_gives_1000_logits(one_thread):
 def test_small_inputs_classes_and_auxiliary_heads():
     plain = zoo.create("googlenet", num_classes=7, image_size=64)
     assert plain(torch.randn(2, 3, 64, 64)).shape == (2, 7)
+    assert zoo.create("googlenet")(torch.randn(1, 3, 64, 64)).shape == (1, 1000)  # a 224 build takes 64x64
     with_aux = zoo.create("googlenet", num_classes=7, image_size=64, aux_logits=True)
     assert with_aux.output_names == ["logits", "aux_4a_logits", "aux_4d_logits"]
     outs = with_aux(torch.randn(2, 3, 64, 64))

@@ -8,6 +8,12 @@
 
 Several inputs and outputs are allowed (pass lists); the model is then called with the
 inputs in order and returns a tuple of outputs.
+
+Shapes are inferred for the input shapes given to `Input`. Inputs of other shapes are
+accepted when every layer can take them (a fully convolutional graph takes other image
+sizes; GoogLeNet's global and adaptive pools let a 224x224 build take 64x64): the graph's
+shapes are inferred again for them before any data flows, and a ShapeError names the
+first layer that cannot take them.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ class Model(nn.Module):
                 raise GraphError(f"layer name {node.name!r} is reserved by nn.Module; choose another") from err
             self.shapes[node.name] = node.shape
             self._wiring.append((node.name, tuple(i.name for i in node.inputs)))
+        self._built_for = tuple(self.shapes[n] for n in self.input_names)
+        self._also_fits: set[tuple[Shape, ...]] = set()  # other input shapes found to fit the graph
 
     @staticmethod
     def _order(inputs: list[Node], outputs: list[Node]) -> list[Node]:
@@ -94,11 +102,26 @@ class Model(nn.Module):
         for name, t in zip(self.input_names, tensors):
             if not isinstance(t, torch.Tensor):
                 raise ShapeError(f"Model input {name!r}: expected a tensor, got {type(t).__name__}")
-            if tuple(t.shape[1:]) != self.shapes[name]:
-                raise ShapeError(
-                    f"Model input {name!r}: got shape {tuple(t.shape)}, expected (batch, "
-                    + ", ".join(str(s) for s in self.shapes[name]) + ")"
-                )
+        got = tuple(tuple(t.shape[1:]) for t in tensors)
+        if got == self._built_for or got in self._also_fits:
+            return
+        try:
+            self.shapes_for(*got)
+        except ShapeError as err:
+            inputs = ", ".join(f"{n!r} {tuple(t.shape)}" for n, t in zip(self.input_names, tensors))
+            built = ", ".join(f"(batch, {', '.join(map(str, s))})" for s in self._built_for)
+            raise ShapeError(f"Model input {inputs} does not fit the graph (built for {built}): {err}") from None
+        self._also_fits.add(got)
+
+    def shapes_for(self, *input_shapes) -> dict[str, Shape]:
+        """Every node's shape (no batch) for inputs of these shapes, e.g. another image size;
+        a ShapeError names the first layer that cannot take them."""
+        if len(input_shapes) != len(self.input_names):
+            raise ShapeError(f"Model: expected {len(self.input_names)} input shape(s), got {len(input_shapes)}")
+        shapes = {n: tuple(s) for n, s in zip(self.input_names, input_shapes)}
+        for name, inputs in self._wiring:
+            shapes[name] = self.layers[name].infer_shape(*[shapes[i] for i in inputs])
+        return shapes
 
     def _run(self, tensors: tuple[torch.Tensor, ...], wanted: Sequence[str]) -> dict[str, torch.Tensor]:
         self._check_inputs(tensors)
@@ -149,11 +172,10 @@ class Model(nn.Module):
         return list(self._wiring)
 
     # ---- description -------------------------------------------------------------
-    def multiply_adds(self) -> int:
-        """Multiply-adds per sample of the whole graph."""
-        return sum(
-            self.layers[name].multiply_adds(*[self.shapes[i] for i in inputs]) for name, inputs in self._wiring
-        )
+    def multiply_adds(self, *input_shapes) -> int:
+        """Multiply-adds per sample of the whole graph (for other input shapes if given)."""
+        shapes = self.shapes_for(*input_shapes) if input_shapes else self.shapes
+        return sum(self.layers[name].multiply_adds(*[shapes[i] for i in inputs]) for name, inputs in self._wiring)
 
     def summary(self, file=None) -> None:
         """Print a table of layers (name, type, output shape, parameters, multiply-adds) with totals."""
