@@ -49,8 +49,9 @@ def test_shape_mismatch_is_found_while_building():
 
 def test_an_input_that_does_not_fit_names_the_input_and_the_layer():
     model = small_net()
-    with pytest.raises(ann.ShapeError, match=r"Model input 'image' \(2, 3, 12, 12\) does not fit the graph \(built "
-                       r"for \(batch, 3, 8, 8\)\): Dense 'logits': got input shape \(144,\), expected \(64,\)"):
+    with pytest.raises(ann.ShapeError, match=r"Model input 'image' \(2, 3, 12, 12\) does not fit the graph \(expected "
+                       r"\(batch, 3, 8, 8\), or a size every layer takes\): Dense 'logits': got input shape "
+                       r"\(144,\), expected \(64,\)"):
         model(torch.randn(2, 3, 12, 12))
     with pytest.raises(ann.ShapeError, match=r"Conv 'conv': got input shape \(1, 8, 8\), expected \(3, height, width\)"):
         model(torch.randn(2, 1, 8, 8))

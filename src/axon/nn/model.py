@@ -110,7 +110,8 @@ class Model(nn.Module):
         except ShapeError as err:
             inputs = ", ".join(f"{n!r} {tuple(t.shape)}" for n, t in zip(self.input_names, tensors))
             built = ", ".join(f"(batch, {', '.join(map(str, s))})" for s in self._built_for)
-            raise ShapeError(f"Model input {inputs} does not fit the graph (built for {built}): {err}") from None
+            raise ShapeError(f"Model input {inputs} does not fit the graph (expected {built}, or a size every "
+                             f"layer takes): {err}") from None
         self._also_fits.add(got)
 
     def shapes_for(self, *input_shapes) -> dict[str, Shape]:
