@@ -94,7 +94,7 @@ class DBN(ClassifierMixin, BaseEstimator):
         self.model_ = self._build_model(data.shape[1], classes.numel(), self.rbms_)
         trainer = Trainer(self.model_, epochs=self.epochs, batch_size=self.batch_size, lr=self.learning_rate,
                           optimizer="adamw", loss="cross_entropy", seed=self.random_state, device=self.device,
-                          progress=False)
+                          progress=False, data_wait_warning=None)  # in-memory tensors
         self.history_ = trainer.fit((data, targets))
         self.classes_ = classes.cpu().numpy()
         self.n_features_in_ = data.shape[1]
