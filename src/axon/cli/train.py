@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from axon.cli import common_options
+from axon.cli import common_options, distributed
 from axon.errors import ConfigError
 
 DESCRIPTION = """\
@@ -34,6 +34,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--name", help="run folder name (config: name; default a timestamp)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress output at all (the summary is still printed)")
+    distributed.add_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -53,14 +54,22 @@ def run(args: argparse.Namespace) -> int:
                 f"overrides (got {', '.join(given) or args.config})"
             )
         config = read_run_config(args.resume)
-        summary = resume_run(args.resume, zoo.create(config.model.name, **config.model.args), progress)
+        if distributed.requested(args):
+            summary = distributed.train(args, None, progress)
+        else:
+            summary = resume_run(args.resume, zoo.create(config.model.name, **config.model.args), progress)
     else:
         config = load_config(args.config) if args.config else RunConfig()
         config = apply_overrides(config, **overrides)
         from axon.train.trainer import seed_everything
 
-        seed_everything(config.seed)  # the model's initial weights come from the run's seed
-        summary = start_run(config, zoo.create(config.model.name, **config.model.args), progress)
+        if distributed.requested(args):
+            summary = distributed.train(args, config, progress)
+        else:
+            seed_everything(config.seed)  # the model's initial weights come from the run's seed
+            summary = start_run(config, zoo.create(config.model.name, **config.model.args), progress)
+    if summary is None:  # a process other than rank 0 of a data-parallel run
+        return 0
     best = f" (epoch {summary.best_epoch}, {config.checkpoint.monitor} {summary.best_val:.4f})" \
         if summary.best_epoch is not None else ""
     print(
