@@ -77,6 +77,9 @@ def add_parser(subparsers) -> None:
         if name != "track":
             p.add_argument("--warmup", type=int, default=10,
                            help="real frames shown before the experiment (default 10)")
+        if name == "track":
+            p.add_argument("--layers", type=int, nargs="+", default=None,
+                           help="average the heatmaps of these layers only (default: all)")
         if name == "dream":
             p.add_argument("--video", default=None, metavar="FILE.mp4",
                            help="also write real | dream side by side as a video (needs PyAV)")
@@ -93,6 +96,7 @@ def add_parser(subparsers) -> None:
     sc.add_argument("--out", default="runs/pvm/scaling", help="output folder")
     sc.add_argument("--metrics-every", type=int, default=100, help="metrics interval")
     sc.add_argument("--device", default="cpu", help="cpu or cuda")
+    sc.add_argument("--threads", type=int, default=None, help="torch threads")
     sc.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a key in every model")
     sc.set_defaults(func=cmd_scale)
@@ -212,7 +216,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         print(f"blind spot: mse inside the spot {res['mse_filled']:.5f} filled in, "
               f"{res['mse_blank']:.5f} left blank")
     else:
-        res = experiments.track(args.snapshot, out, args.steps, args.source, args.device)
+        res = experiments.track(args.snapshot, out, args.steps, args.source, args.device,
+                                args.layers)
         print(f"tracking: accuracy (IoU >= 0.5) {res['accuracy']:.3f}, mean IoU "
               f"{res['mean_iou']:.3f} over {res['frames']} labelled frames")
     print(f"wrote {res['path']}")
@@ -223,6 +228,10 @@ def cmd_scale(args: argparse.Namespace) -> int:
     from axon.pvm import experiments
 
     models = [_model(m, args.set) for m in args.models]
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     res = experiments.scale(models, args.steps, args.out, args.source, args.metrics_every,
                             args.device)
     print(json.dumps(res["final"], indent=1))

@@ -120,12 +120,15 @@ def fill(snapshot, out_dir, steps: int = 60, warmup: int = 10, source: str = "ca
     return result
 
 
-def heatmap(runner: PVMRunner) -> torch.Tensor:
-    """The layers' readout heatmaps, each resized to the input, averaged: `(H, W)`."""
+def heatmap(runner: PVMRunner, layers: list[int] | None = None) -> torch.Tensor:
+    """The readout heatmaps of `layers` (default all), each resized to the input,
+    averaged: `(H, W)`."""
     cfg, eng = runner.cfg, runner.engine
     t = cfg.readout.tile_size
     maps = []
     for l, layer in enumerate(eng.layers):
+        if layers is not None and l not in layers:
+            continue
         side = layer.topo.side
         heat = runner.collective.gather_units(l, layer.heat).detach().float().cpu()
         img = heat.reshape(side, side, t, t).permute(0, 2, 1, 3).reshape(side * t, side * t)
@@ -156,20 +159,24 @@ def box_iou(a, b) -> float:
 
 
 def track(snapshot, out_dir, steps: int = 100, source: str = "shapes",
-          device: str = "cpu") -> dict:
-    """Track the labelled object with the readout heatmaps over `steps` frames: IoU of
-    the heatmap box with the label box; accuracy = fraction of labelled frames with
-    IoU >= 0.5. Writes `track.png`."""
+          device: str = "cpu", layers: list[int] | None = None) -> dict:
+    """Track the labelled object with the readout heatmaps of `layers` (default all)
+    over `steps` frames: IoU of the heatmap box with the label box; accuracy = fraction
+    of labelled frames with IoU >= 0.5. Writes `track.png`."""
     runner = runner_from_snapshot(snapshot, out_dir, source, device)
     if runner.cfg.readout is None:
         raise ConfigError(f"{snapshot}: the model has no readout; add a readout section")
+    n_layers = len(runner.cfg.layer_shapes)
+    for l in layers or []:
+        if not 0 <= l < n_layers:
+            raise ConfigError(f"track --layers: layer {l} does not exist (0..{n_layers - 1})")
     if not runner.source.labelled:
         raise ConfigError(f"track --source {source}: needs a labelled source (shapes)")
     ious, shown = [], []
     for k in range(steps):
         runner.step()
         frame = runner.last_frame
-        heat = heatmap(runner)
+        heat = heatmap(runner, layers)
         box = heatmap_box(heat)
         if frame.box is not None:
             ious.append(box_iou(box, frame.box))
