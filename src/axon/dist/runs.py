@@ -27,11 +27,7 @@ ModelBuilder = Callable[[RunConfig], nn.Module]
 
 
 def trainer_factory(config: RunConfig) -> Callable[..., Trainer]:
-    """What builds each process's Trainer for `config.distributed.strategy`."""
-    if config.distributed.strategy == "fsdp":
-        from axon.dist.fsdp import ShardedTrainer
-
-        return partial(ShardedTrainer, timeout=config.distributed.timeout)
+    """What builds each process's Trainer."""
     return partial(DistributedTrainer, timeout=config.distributed.timeout)
 
 

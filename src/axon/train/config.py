@@ -116,9 +116,6 @@ class CheckpointConfig(Section):
 class DistributedConfig(Section):
     """Data-parallel runs (`axon train --nproc N`, torchrun, Spark); ignored by one process."""
 
-    strategy: Literal["ddp", "fsdp"] = "ddp"
-    """ddp: every process holds the whole model and gradients are averaged; fsdp: the
-    parameters, gradients and optimizer state are sharded across processes (PyTorch FSDP)."""
     backend: Literal["auto", "gloo", "nccl"] = "auto"
     """auto: nccl when the processes use GPUs (one each), else gloo."""
     timeout: float = Field(300.0, gt=0)
