@@ -42,6 +42,15 @@ def test_snapshot_resume_is_exact(tmp_path):
     assert ta.keys() == tb.keys()
     for k in ta:
         assert torch.equal(ta[k], tb[k]), k
+    # resuming into the first run's folder keeps its metrics up to the snapshot only
+    c = runner(tmp_path, "a")
+    c.resume(tmp_path / "a" / "snapshots" / "step_00000004.safetensors")
+    c.run(6, log=lambda line: None)
+    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "a" / "metrics.csv"))]
+    assert steps == [5]
+    fresh = runner(tmp_path, "a")
+    fresh.run(0, log=lambda line: None)
+    assert not (tmp_path / "a" / "metrics.csv").exists()
     state = read_snapshot_state(tmp_path / "b" / "snapshots" / "step_00000010.safetensors")
     assert state["step"] == 10 and state["model"]["name"] == "tiny"
 

@@ -161,6 +161,8 @@ class PVMRunner:
         if steps < 0:
             raise ConfigError(f"--steps: expected >= 0, got {steps}")
         log = log or (lambda line: print(line, flush=True))
+        if self.collective.is_root:
+            self._trim_metrics()
         self._rate_clock = (time.perf_counter(), self.step_count)
         bar = _Progress(steps, self.step_count, self.progress and self.collective.is_root
                         and sys.stdout.isatty())
@@ -213,6 +215,27 @@ class PVMRunner:
                 if new:
                     writer.writeheader()
                 writer.writerow(row)
+
+    def _trim_metrics(self) -> None:
+        """Keep only the metrics rows of steps up to the current one, so a fresh run
+        starts a new metrics.csv and a resumed run continues its own history."""
+        path = self.out_dir / "metrics.csv"
+        if not path.exists():
+            return
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        keep = [r for r in rows if int(r["step"]) <= self.step_count]
+        if len(keep) == len(rows):
+            return
+        if not keep:
+            path.unlink()
+            return
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(keep[0]))
+            writer.writeheader()
+            writer.writerows(keep)
+        tmp.replace(path)
 
     def status_line(self) -> str:
         m = self.last_metrics
