@@ -64,9 +64,11 @@ def sklearn_score(digits):
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"learning_rate": 0.02},  # PCD with momentum 0.5 then 0.9 and weight decay (the guide's defaults)
-    {"learning_rate": 0.05, "persistent": False, "k": 2},  # CD-2
-    {"learning_rate": 0.05, "momentum": 0.0, "initial_momentum": 0.0, "weight_decay": 0.0},  # sklearn's algorithm
+    {"learning_rate": 0.02},  # CD-1, momentum 0.5 then 0.9, weight decay (the guide's defaults)
+    {"learning_rate": 0.02, "persistent": True},  # PCD with the same momentum and weight decay
+    {"learning_rate": 0.05, "k": 2},  # CD-2
+    {"learning_rate": 0.05, "persistent": True, "momentum": 0.0, "initial_momentum": 0.0,
+     "weight_decay": 0.0},  # sklearn's algorithm
 ])
 def test_training_raises_pseudo_likelihood_like_sklearn(digits, sklearn_score, kwargs):
     X = digits.x_train
@@ -171,7 +173,7 @@ def test_cd_raises_the_exact_likelihood(three_modes):
     """A 6-visible RBM on a 3-mode distribution: the exact log-likelihood (all 64 visible
     states enumerated) rises towards the data's own bound log(1/3) = -1.10."""
     untrained = RBM(n_components=4, n_iter=1, learning_rate=1e-9, random_state=0).fit(three_modes)
-    trained = RBM(n_components=4, n_iter=30, learning_rate=0.05, persistent=False, k=3, random_state=0).fit(three_modes)
+    trained = RBM(n_components=4, n_iter=30, learning_rate=0.05, k=3, random_state=0).fit(three_modes)
     before, after = _exact_log_likelihood(untrained, three_modes), _exact_log_likelihood(trained, three_modes)
     assert after > before + 1.0
     assert after > np.log(1 / 3) - 0.6
@@ -185,7 +187,8 @@ def test_pcd_matches_sklearn_in_exact_likelihood(three_modes):
     from axon.classic.boltzmann import all_binary_states
 
     common = dict(n_components=4, n_iter=60, learning_rate=0.02, random_state=0)
-    ours = RBM(momentum=0.0, initial_momentum=0.0, weight_decay=0.0, shuffle=False, **common).fit(three_modes)
+    ours = RBM(persistent=True, momentum=0.0, initial_momentum=0.0, weight_decay=0.0, shuffle=False,
+               **common).fit(three_modes)
     theirs = BernoulliRBM(**common).fit(three_modes)
     states = all_binary_states(6).numpy()
     sklearn_ll = float(np.mean(-theirs._free_energy(three_modes)) - logsumexp(-theirs._free_energy(states)))

@@ -31,7 +31,7 @@ class DBN(ClassifierMixin, BaseEstimator):
     per-epoch metrics), `n_features_in_`."""
 
     def __init__(self, hidden_layer_sizes=(256, 128), pretrain=True, rbm_n_iter=10, rbm_learning_rate=0.05,
-                 rbm_batch_size=10, rbm_k=1, rbm_persistent=True, epochs=30, learning_rate=3e-3, batch_size=64,
+                 rbm_batch_size=10, rbm_k=1, rbm_persistent=False, epochs=30, learning_rate=3e-3, batch_size=64,
                  random_state=0, device="cpu"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.pretrain = pretrain

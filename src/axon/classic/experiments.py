@@ -142,8 +142,8 @@ def rbm_pipeline_vs_raw(n_components: int = 100, n_iter: int = 10, learning_rate
     x, y = nudge_dataset(bunch.data.astype(np.float32), bunch.target)
     x = (x - x.min(0)) / (x.max(0) - x.min(0) + 1e-4)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)
-    rbm = RBM(n_components=n_components, learning_rate=learning_rate, n_iter=n_iter, momentum=0.0,
-              initial_momentum=0.0, weight_decay=0.0, random_state=seed, device=device)
+    rbm = RBM(n_components=n_components, learning_rate=learning_rate, n_iter=n_iter, persistent=True, momentum=0.0,
+              initial_momentum=0.0, weight_decay=0.0, random_state=seed, device=device)  # scikit-learn's PCD
     pipeline = Pipeline([("rbm", rbm), ("logistic", LogisticRegression(C=C_rbm, max_iter=2000))])
     rbm_accuracy = float(pipeline.fit(x_train, y_train).score(x_test, y_test))
     return PipelineComparison(rbm_accuracy, logistic_accuracy(x_train, y_train, x_test, y_test, C=C_raw))

@@ -8,8 +8,8 @@ W is `components_` (n_components, n_features), b `intercept_visible_`, c
 `intercept_hidden_`, as in scikit-learn's BernoulliRBM, whose API this follows (fit,
 transform, score_samples, gibbs) so it drops into pipelines and grid searches. Defaults
 follow Hinton's "A Practical Guide to Training Restricted Boltzmann Machines" (2010):
-weights from N(0, 0.01^2), mini-batches of 10, learning rate 0.1, momentum 0.5 for the first
-epochs then 0.9, weight cost 1e-4, and an optional sparsity target with decay 0.95.
+CD-1, weights from N(0, 0.01^2), mini-batches of 10, learning rate 0.1, momentum 0.5 for the
+first epochs then 0.9, weight cost 1e-4, and an optional sparsity target with decay 0.95.
 
 Bernoulli visible data must lie in [0, 1] (probabilities of binary units): anything else is
 an error, not silently clipped. Gaussian visible units expect each feature standardised to
@@ -51,7 +51,9 @@ class RBM(TransformerMixin, BaseEstimator):
     - visible: "bernoulli" (data in [0, 1]) or "gaussian" (standardised real data).
     - learning_rate, batch_size, n_iter (epochs).
     - k: Gibbs steps per update (CD-k, or PCD-k when persistent).
-    - persistent: keep the negative chains between updates (PCD, as scikit-learn does).
+    - persistent: keep the negative chains between updates (PCD, as scikit-learn does);
+      the default is the guide's CD (chains restarted at the data), which on small
+      problems is steadier than PCD with momentum.
     - momentum: used from epoch `momentum_switch` on; `initial_momentum` before it.
     - weight_decay: L2 weight cost on W.
     - sparsity_target: desired mean hidden activation (None: no sparsity penalty);
@@ -66,7 +68,7 @@ class RBM(TransformerMixin, BaseEstimator):
     n_iter_."""
 
     def __init__(self, n_components=256, visible="bernoulli", learning_rate=0.1, batch_size=10, n_iter=10, k=1,
-                 persistent=True, momentum=0.9, initial_momentum=0.5, momentum_switch=5, weight_decay=1e-4,
+                 persistent=False, momentum=0.9, initial_momentum=0.5, momentum_switch=5, weight_decay=1e-4,
                  sparsity_target=None, sparsity_cost=0.1, sparsity_decay=0.95, shuffle=True, random_state=None,
                  device="cpu", verbose=False):
         self.n_components = n_components

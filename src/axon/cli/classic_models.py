@@ -98,7 +98,7 @@ def add_commands(commands) -> None:
     p.add_argument("--epochs", type=int, default=20, help="epochs")
     p.add_argument("--lr", type=float, help="learning rate (default 0.02 Bernoulli, 0.002 Gaussian)")
     p.add_argument("--k", type=int, default=1, help="Gibbs steps per update")
-    p.add_argument("--cd", action="store_true", help="plain CD-k instead of persistent CD")
+    p.add_argument("--pcd", action="store_true", help="persistent CD-k instead of CD-k")
     p.add_argument("--nudged", action="store_true",
                    help="also run scikit-learn's nudged-digits example: RBM + logistic regression against raw pixels")
 
@@ -256,7 +256,7 @@ def _rbm(args) -> int:
         x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
     lr = args.lr if args.lr is not None else (0.02 if args.visible == "bernoulli" else 0.002)
     rbm = RBM(n_components=args.components, visible=args.visible, learning_rate=lr, n_iter=args.epochs, k=args.k,
-              persistent=not args.cd, random_state=args.seed, device=args.device, verbose=True).fit(x_train)
+              persistent=args.pcd, random_state=args.seed, device=args.device, verbose=True).fit(x_train)
     if args.visible == "bernoulli":
         print(f"test pseudo-likelihood: {rbm.score(x_test):.3f}")
     print(f"test reconstruction error: {rbm.reconstruction_error(x_test):.4f}")
