@@ -136,3 +136,11 @@ def test_modern_bad_input():
         net.retrieve(np.zeros((1, 2)))
     with pytest.raises(AxonError, match="beta: expected a positive number, got -1"):
         ModernHopfield(beta=-1).fit(np.zeros((3, 4))).retrieve(np.zeros((1, 4)))
+
+
+def test_capacity_groups_give_the_same_result():
+    # one load per group (tiny memory budget) against all loads in one batch: same networks, same recall
+    whole = capacity_curve([40], [0.05, 0.2, 0.3], trials=2, cues=2, max_sweeps=10, seed=3)
+    grouped = capacity_curve([40], [0.05, 0.2, 0.3], trials=2, cues=2, max_sweeps=10, seed=3, max_bytes=1)
+    assert grouped.overlaps[0] == pytest.approx(whole.overlaps[0])
+    assert whole.overlaps[0][0] == 1.0 and whole.overlaps[0][2] < 1.0

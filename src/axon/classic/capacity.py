@@ -58,12 +58,14 @@ class CapacityResult:
     perfect: list[list[float]]
 
 
-def capacity_curve(sizes, alphas, trials: int = 4, cues: int = 8, max_sweeps: int = 50,
-                   seed: int = 0, device: str = "cpu", progress=None) -> CapacityResult:
+def capacity_curve(sizes, alphas, trials: int = 4, cues: int = 8, max_sweeps: int = 50, seed: int = 0,
+                   device: str = "cpu", progress=None, max_bytes: int = 2**29) -> CapacityResult:
     """Run the capacity experiment for each N in `sizes` and load in `alphas`.
 
     Each (N, alpha) uses `trials` networks and starts from `cues` stored patterns of each
-    (fewer when p < cues). `progress(done, total)` is called after each N."""
+    (fewer when p < cues). The networks of one N run together, in groups whose couplings
+    take at most `max_bytes` (at least one load per group). `progress(done, total)` is
+    called after each N."""
     sizes, alphas = [int(n) for n in sizes], [float(a) for a in alphas]
     for n in sizes:
         check_positive(n, "sizes[]", integer=True)
@@ -73,22 +75,30 @@ def capacity_curve(sizes, alphas, trials: int = 4, cues: int = 8, max_sweeps: in
         check_positive(alpha, "alphas[]")
     check_positive(trials, "trials", integer=True)
     check_positive(cues, "cues", integer=True)
+    check_positive(max_bytes, "max_bytes", integer=True)
     gen = generator(seed)
     overlaps, perfect = [], []
     for done, n in enumerate(sizes, 1):
         loads = [max(1, round(alpha * n)) for alpha in alphas]
         n_cues = min(cues, *loads)
-        couplings, starts = [], []
-        for p in loads:
-            patterns = torch.randint(0, 2, (trials, p, n), generator=gen).float().mul_(2).sub_(1)
-            couplings.append(hebbian_couplings(patterns))
-            starts.append(patterns[:, :n_cues])
-        couplings = torch.cat(couplings).to(device)  # (alphas * trials, N, N)
-        starts = torch.cat(starts).to(device)  # (alphas * trials, cues, N)
-        final, _ = run_async(couplings, starts, max_sweeps, gen)
-        m = overlap(final, starts).reshape(len(alphas), trials * n_cues).cpu()
+        stored = [torch.randint(0, 2, (trials, p, n), generator=gen).float().mul_(2).sub_(1) for p in loads]
+        order_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+        per_group = max(1, max_bytes // (trials * n * n * 4))  # loads whose float32 couplings fit
+        m = torch.cat([_recall_overlaps(stored[start:start + per_group], n_cues, max_sweeps, order_seed, device)
+                       for start in range(0, len(loads), per_group)])  # (alphas, trials * cues)
         overlaps.append(m.mean(1).tolist())
         perfect.append((m == 1).float().mean(1).tolist())
         if progress is not None:
             progress(done, len(sizes))
     return CapacityResult(sizes=sizes, alphas=alphas, overlaps=overlaps, perfect=perfect)
+
+
+def _recall_overlaps(stored, n_cues, max_sweeps, order_seed, device) -> torch.Tensor:
+    """Final overlaps (len(stored), trials * n_cues) of asynchronous recall started from
+    the first n_cues stored patterns; stored: one (trials, p, N) tensor per load, all run
+    as one batch. The update order comes from `order_seed`, so grouping the loads
+    differently gives the same result (a network at a fixed point stays there)."""
+    couplings = torch.cat([hebbian_couplings(patterns) for patterns in stored]).to(device)  # (loads * trials, N, N)
+    starts = torch.cat([patterns[:, :n_cues] for patterns in stored]).to(device)  # (loads * trials, cues, N)
+    final, _ = run_async(couplings, starts, max_sweeps, generator(order_seed))
+    return overlap(final, starts).reshape(len(stored), -1).cpu()
