@@ -75,8 +75,8 @@ def test_boltzmann_rbm_dbn(capsys, tmp_path):
     code, out, _ = run(capsys, "rbm", "--visible", "gaussian", "--epochs", "1", "--components", "8",
                        "--out", str(tmp_path))
     assert code == 0 and is_png(tmp_path / "rbm_filters_gaussian.png")
-    code, out, _ = run(capsys, "dbn", "--hidden", "16", "--rbm-epochs", "1", "--epochs", "2")
-    assert code == 0 and out.count("test accuracy") == 2
+    code, out, _ = run(capsys, "dbn", "--hidden", "16", "--rbm-epochs", "1", "--epochs", "2", "--quiet")
+    assert code == 0 and out.count("test accuracy") == 2 and len(out.splitlines()) == 2
     code, _, err = run(capsys, "boltzmann", "--hidden", "20")
     assert code == 2 and "exact enumeration needs at most 20 units" in err
 

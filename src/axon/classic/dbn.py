@@ -24,7 +24,7 @@ class DBN(ClassifierMixin, BaseEstimator):
     same MLP from axon.nn.Dense's default initialisation, the baseline); RBM pretraining with
     `rbm_n_iter` epochs, `rbm_learning_rate`, `rbm_batch_size`, `rbm_k` Gibbs steps and
     `rbm_persistent`; fine-tuning with `epochs`, `learning_rate` (AdamW), `batch_size`;
-    `random_state`; `device`.
+    `random_state`; `device`; `verbose` shows each RBM's epochs and the Trainer's progress.
 
     Learned: `rbms_` (the pretrained RBMs, empty without pretraining), `model_` (the axon
     MLP, (n, n_features) -> (n, n_classes) logits), `classes_`, `history_` (the Trainer's
@@ -32,7 +32,7 @@ class DBN(ClassifierMixin, BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(256, 128), pretrain=True, rbm_n_iter=10, rbm_learning_rate=0.05,
                  rbm_batch_size=10, rbm_k=1, rbm_persistent=False, epochs=30, learning_rate=3e-3, batch_size=64,
-                 random_state=0, device="cpu"):
+                 random_state=0, device="cpu", verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.pretrain = pretrain
         self.rbm_n_iter = rbm_n_iter
@@ -45,6 +45,7 @@ class DBN(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.random_state = random_state
         self.device = device
+        self.verbose = verbose
 
     def _inputs(self, X) -> torch.Tensor:
         data = as_matrix(X, "X", self.device)
@@ -59,7 +60,8 @@ class DBN(ClassifierMixin, BaseEstimator):
         for index, size in enumerate(self.hidden_layer_sizes):
             rbm = RBM(n_components=size, learning_rate=self.rbm_learning_rate, batch_size=self.rbm_batch_size,
                       n_iter=self.rbm_n_iter, k=self.rbm_k, persistent=self.rbm_persistent,
-                      random_state=None if self.random_state is None else self.random_state + index, device=self.device)
+                      random_state=None if self.random_state is None else self.random_state + index, device=self.device,
+                      verbose=self.verbose)
             rbm.fit(layer_input)
             rbms.append(rbm)
             layer_input = rbm._hidden_probs(layer_input)
@@ -94,7 +96,7 @@ class DBN(ClassifierMixin, BaseEstimator):
         self.model_ = self._build_model(data.shape[1], classes.numel(), self.rbms_)
         trainer = Trainer(self.model_, epochs=self.epochs, batch_size=self.batch_size, lr=self.learning_rate,
                           optimizer="adamw", loss="cross_entropy", seed=self.random_state, device=self.device,
-                          progress=False, data_wait_warning=None)  # in-memory tensors
+                          progress=self.verbose, data_wait_warning=None)  # in-memory tensors
         self.history_ = trainer.fit((data, targets))
         self.classes_ = classes.cpu().numpy()
         self.n_features_in_ = data.shape[1]

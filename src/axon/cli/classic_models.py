@@ -108,6 +108,7 @@ def add_commands(commands) -> None:
     p.add_argument("--rbm-epochs", type=int, default=10, help="pretraining epochs per RBM")
     p.add_argument("--epochs", type=int, default=30, help="fine-tuning epochs (axon Trainer)")
     p.add_argument("--lr", type=float, default=3e-3, help="fine-tuning AdamW learning rate")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress, only the results")
 
 
 def _gates(args) -> int:
@@ -279,7 +280,8 @@ def _dbn(args) -> int:
 
     for pretrain in (True, False):
         model = DBN(hidden_layer_sizes=tuple(args.hidden), pretrain=pretrain, rbm_n_iter=args.rbm_epochs,
-                    epochs=args.epochs, learning_rate=args.lr, random_state=args.seed, device=args.device)
+                    epochs=args.epochs, learning_rate=args.lr, random_state=args.seed, device=args.device,
+                    verbose=not args.quiet)
         _, accuracy = train_on_digits(model)
         label = "with greedy RBM pretraining" if pretrain else "without pretraining (random init)"
         print(f"DBN {args.hidden}, {label}: test accuracy {accuracy:.4f}, final train loss "
