@@ -95,8 +95,8 @@ def memory(device: str) -> None:
                              {"model": cfg.model_dump(mode="json"), "step": 1})
         size = path.stat().st_size
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"experiment-1 snapshot {size / 1e6:.0f} MB on disk; peak RSS of this process "
-          f"{rss:.0f} MiB")
+    print(f"experiment-1 (one step, all layers learning, snapshot written): snapshot "
+          f"{size / 1e6:.0f} MB on disk; peak RSS {rss:.0f} MiB")
 
 
 def main() -> None:
@@ -110,12 +110,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    memory(args.device)  # first, so the peak RSS is the model's, not the benchmark's
     bw = copy_bandwidth(args.device)
     print(f"device {args.device}, {torch.get_num_threads()} threads, copy bandwidth "
           f"{bw / 1e9:.1f} GB/s (read + write)")
     for name in args.models:
         bench_model(name, args.device, args.repeats, bw, args.baseline_steps)
-    memory(args.device)
 
 
 if __name__ == "__main__":
