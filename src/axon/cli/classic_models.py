@@ -67,7 +67,7 @@ def add_commands(commands) -> None:
 
     p = _add(commands, "capacity", "the Hopfield capacity experiment: overlap against load p/N, with theory",
              _capacity, device=True)
-    p.add_argument("--sizes", type=int, nargs="+", default=[100, 250, 500, 1000], help="network sizes N")
+    p.add_argument("--sizes", type=int, nargs="+", default=[100, 250, 500, 1000, 2000], help="network sizes N")
     p.add_argument("--alphas", type=float, nargs="+",
                    default=[0.02, 0.05, 0.08, 0.1, 0.11, 0.12, 0.13, 0.14, 0.15, 0.16, 0.18, 0.2, 0.25],
                    help="loads alpha = p/N")
