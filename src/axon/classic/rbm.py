@@ -60,7 +60,7 @@ class RBM(TransformerMixin, BaseEstimator):
       sparsity_cost its weight; sparsity_decay the running-average decay of activations.
     - shuffle: visit mini-batches in a new random order each epoch.
     - random_state: seed (None: fresh entropy); device: "cpu", "cuda", ...; verbose: print
-      the pseudo-likelihood (Bernoulli) or free energy (Gaussian) after each epoch.
+      the pseudo-likelihood (Bernoulli) or reconstruction error (Gaussian) after each epoch.
 
     Learned: components_ (n_components, n_features), intercept_hidden_ (n_components,),
     intercept_visible_ (n_features,), h_samples_ (chains, n_components) the last negative
