@@ -11,7 +11,7 @@ from axon import Trainer
 from axon.train.callbacks import Callback
 from axon.errors import ConfigError
 from axon.train.config import OptimizerConfig, ScheduleConfig, validate_config
-from axon.train.init import init_weights, set_prior_bias
+from axon.nn.init import init_weights, set_prior_bias
 from axon.train.losses import FocalLoss
 from axon.train.optim import build_optimizer, build_schedule, param_groups
 from axon.train.transfer import Unfreeze, load_matching, set_trainable
@@ -217,10 +217,10 @@ def test_data_wait_is_measured_and_warned(blobs, capsys):
             self.x, self.y = data
 
         def __len__(self):
-            return 32
+            return 48
 
         def __getitem__(self, i):
-            time.sleep(0.02)
+            time.sleep(0.02)  # about 1 s of waiting per epoch
             return self.x[i], self.y[i]
 
     history = Trainer(net(), epochs=1, batch_size=16, progress=False, device="cpu").fit(Slow(blobs[0]))

@@ -68,15 +68,16 @@ class EarlyStopping(Callback):
 
 class DataStarvation(Callback):
     """Warn (on stderr) when an epoch spent more than `threshold` of its training time
-    waiting for data: the model is starved; add loader workers or prefetch."""
+    waiting for data, and at least `min_seconds` in all: the model is starved; add loader
+    workers or prefetch. (Tiny in-memory epochs wait a large fraction of almost nothing.)"""
 
     main_process_only = True
 
-    def __init__(self, threshold: float = 0.2):
-        self.threshold = threshold
+    def __init__(self, threshold: float = 0.2, min_seconds: float = 0.5):
+        self.threshold, self.min_seconds = threshold, min_seconds
 
     def on_epoch_end(self, trainer, metrics) -> None:
         wait = metrics.get("data_wait", 0.0)
-        if wait > self.threshold:
+        if wait > self.threshold and wait * metrics.get("seconds", 0.0) >= self.min_seconds:
             print(f"warning: epoch {metrics['epoch']} spent {wait:.0%} of its time waiting for data "
                   f"(> {self.threshold:.0%}); raise data.num_workers or prefetch_factor", file=sys.stderr)
