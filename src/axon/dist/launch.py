@@ -25,7 +25,6 @@ from axon.dist.errors import DistributedError
 from axon.dist.group import first_line, resolve_backend
 
 SECONDARY = ("another process is gone", "did not complete within")  # consequences of a first failure
-_LOGGERS = ("torch.distributed.elastic", "torch.distributed.launcher", "torch.multiprocessing")
 
 
 def parse_master(master: str) -> tuple[str, int]:
@@ -59,17 +58,15 @@ def check_port_free(port: int, option: str) -> None:
 
 @contextmanager
 def _quiet_launcher(quiet: bool) -> Iterator[None]:
-    """Silence the elastic agent's own logging (tracebacks of every failed worker)."""
-    loggers = [logging.getLogger(name) for name in _LOGGERS]
-    levels = [lg.level for lg in loggers]
+    """Silence the elastic agent's own logging (a traceback per failed worker, exit-barrier
+    notes) while it runs in this process; the failure is reported once, by `launch`."""
     if quiet:
-        for lg in loggers:
-            lg.setLevel(logging.CRITICAL)
+        logging.disable(logging.ERROR)
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
+        if quiet:
+            logging.disable(logging.NOTSET)
 
 
 def _record(err: BaseException, debug: bool) -> None:
