@@ -1,6 +1,6 @@
-"""`axon train --nproc 2` end to end: the run folder, and a worker killed mid-run with
---max-restarts: all processes restart from checkpoints/last and finish with the weights
-of an uninterrupted run."""
+"""`axon train --nproc 2` end to end: the run folder; `torchrun -m axon train` gives the
+same weights; and a worker killed mid-run with --max-restarts: all processes restart from
+checkpoints/last and finish with the weights of an uninterrupted run."""
 
 import os
 import signal
@@ -71,6 +71,16 @@ def test_killed_worker_restarts_from_the_checkpoint_and_matches_an_uninterrupted
     assert {"config.yaml", "metrics.csv", "curves.png", "checkpoints", "tensorboard"} <= {p.name for p in run.iterdir()}
     assert len((run / "metrics.csv").read_text().splitlines()) == 3  # header and 2 epochs, written once
 
+    # torchrun starting `axon train` itself: rank 0 makes the folder; same weights as --nproc
+    name, value = marker.split("=")
+    torchrun = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "axon", "train", str(config), "--name", "torchrun"],
+        env={**os.environ, name: value}, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert torchrun.returncode == 0, torchrun.stderr
+    assert torchrun.stdout.count("done: completed, 2 epochs") == 1
+    assert_same_weights(tmp_path / "runs" / "torchrun", run)
+
     faulty = axon_process(tmp_path, marker, config, "--nproc", 2, "--max-restarts", 1, "--name", "killed")
     last = tmp_path / "runs" / "killed" / "checkpoints" / "last"
     while not last.exists() and faulty.poll() is None:
@@ -82,12 +92,16 @@ def test_killed_worker_restarts_from_the_checkpoint_and_matches_an_uninterrupted
     assert faulty.returncode == 0, err
     assert "restart 1" in out
     assert out.count("done: completed, 2 epochs") == 1
-    weights = load_file(last / "model.safetensors")
-    expected = load_file(run / "checkpoints" / "last" / "model.safetensors")
+    assert_same_weights(tmp_path / "runs" / "killed", run)
+    assert marked(marker) == []
+
+
+def assert_same_weights(run, reference):
+    weights = load_file(run / "checkpoints" / "last" / "model.safetensors")
+    expected = load_file(reference / "checkpoints" / "last" / "model.safetensors")
     assert weights.keys() == expected.keys()
     for key in expected:
         assert (weights[key] == expected[key]).all(), key
-    assert marked(marker) == []
 
 
 @pytest.mark.parametrize("argv, expected", [
