@@ -98,3 +98,13 @@ def test_train_resume_and_play(tmp_path):
         run.train(tmp_path, games=1, alpha=0)
     with pytest.raises(ConfigError, match="lambda: 1.5"):
         run.train(tmp_path, games=1, lam=1.5)
+
+
+def test_the_committed_network_beats_the_random_player():
+    from pathlib import Path
+
+    path = Path(__file__).parents[3] / "examples" / "td_gammon" / "td_gammon_h40.safetensors"
+    net, info = load_net(path)
+    assert info["games"] == 45000 and net.hidden == 40
+    result = play_match(NetPlayer(net), random_player, games=20, seed=7)
+    assert result.wins >= 18
