@@ -14,6 +14,11 @@ def test_pavlovian_weight_approaches_reward_exponentially():
     torch.testing.assert_close(model.history_[:, 0], expected)
 
 
+def test_eps_one_learns_in_a_single_trial():
+    model = RescorlaWagner(1.0).fit(torch.ones(3, 1), torch.full((3,), 0.7))
+    torch.testing.assert_close(model.history_[1:, 0], torch.full((3,), 0.7, dtype=torch.float64))
+
+
 def test_extinction_decays_exponentially():
     eps, n = 0.2, 30
     model = RescorlaWagner(eps).fit(torch.ones(n, 1), torch.zeros(n), w0=[1.0])
@@ -46,11 +51,16 @@ def test_rw_paradigms_match_the_seed():
     assert overshadowing["s2"] == pytest.approx(0.5, abs=1e-3)
 
 
-def test_secondary_conditioning_fails_under_rw_and_works_under_td():
-    rw = simulate("secondary", "rw").associations()
-    td = simulate("secondary", "td").associations()
-    assert rw["s2"] < -0.1
-    assert td["s2"] > 0.1
+@pytest.mark.parametrize("lam, trace", [(0.0, "accumulating"), (0.5, "accumulating"), (0.5, "replacing")])
+def test_secondary_conditioning_fails_under_rw_and_works_under_td(lam, trace):
+    rw = simulate("secondary", "rw")
+    td = simulate("secondary", "td", lam=lam, trace=trace)
+    s2 = rw.stimuli.index("s2")
+    assert rw.associations()["s2"] < -0.1 and rw.history[:, s2].max() <= 0
+    # under TD s2 gains value from s1; it fades as the unrewarded s1 extinguishes, the
+    # faster the larger lambda (lambda = 1 would be Monte Carlo: s2's return is 0)
+    assert td.associations()["s2"] > 0.05
+    assert td.history[100:, s2].max() > 0.4
 
 
 def test_td_reproduces_the_rw_successes():
