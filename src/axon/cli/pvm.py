@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from axon.cli import common_options
-from axon.errors import ConfigError
+from axon.errors import ConfigError, RunDirError
 
 SOURCE_HELP = ("video source: camera[:china.jpg|flower.jpg] (default; a camera panning over "
                "a photo bundled with scikit-learn), shapes[:SEED] (synthetic, labelled), a "
@@ -29,8 +29,10 @@ def add_parser(subparsers) -> None:
     run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     run.add_argument("--procs", type=int, default=1,
                      help="split the units over this many processes (gloo; CPU only)")
-    run.add_argument("--threads", type=int, default=None,
-                     help="torch threads per process (default: cores / procs)")
+    run.add_argument("--threads", type=int, default=1,
+                     help="torch threads per process (default 1: the batched matrix-vector "
+                     "products are memory-bound and extra threads only contend; use --procs "
+                     "for more cores)")
     run.add_argument("--shell", type=int, metavar="PORT", default=None,
                      help="serve the debug shell on this TCP port (nc 127.0.0.1 PORT)")
     run.add_argument("--shell-host", default="127.0.0.1",
@@ -96,7 +98,7 @@ def add_parser(subparsers) -> None:
     sc.add_argument("--out", default="runs/pvm/scaling", help="output folder")
     sc.add_argument("--metrics-every", type=int, default=100, help="metrics interval")
     sc.add_argument("--device", default="cpu", help="cpu or cuda")
-    sc.add_argument("--threads", type=int, default=None, help="torch threads")
+    sc.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     sc.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a key in every model")
     sc.set_defaults(func=cmd_scale)
@@ -123,8 +125,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = _model(args.model, args.set)
     out = Path(args.out or f"runs/pvm/{cfg.name}")
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {out}: exists and is not a folder")
     if args.procs < 1:
         raise ConfigError(f"--procs: expected >= 1, got {args.procs}")
+    if args.threads < 1:
+        raise ConfigError(f"--threads: expected >= 1, got {args.threads}")
     size = (cfg.input_size, cfg.input_size)
     open_source(args.source, size, cfg.input_channels)  # fail early on a bad source
     if args.resume:
@@ -140,8 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                      args.display_every, args.snapshot_every, args.resume, args.threads)
         print(f"wrote {out}")
         return 0
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     runner = PVMRunner(cfg, open_source(args.source, size, cfg.input_channels), out,
                        args.device, args.metrics_every, args.display_every,
                        args.snapshot_every, video=args.video)
@@ -228,10 +233,11 @@ def cmd_scale(args: argparse.Namespace) -> int:
     from axon.pvm import experiments
 
     models = [_model(m, args.set) for m in args.models]
-    if args.threads:
-        import torch
+    if args.threads < 1:
+        raise ConfigError(f"--threads: expected >= 1, got {args.threads}")
+    import torch
 
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     res = experiments.scale(models, args.steps, args.out, args.source, args.metrics_every,
                             args.device)
     print(json.dumps(res["final"], indent=1))
