@@ -31,6 +31,10 @@ def test_schedule_and_smoothing():
     assert smooth([1.0, 3.0], 0.5) == pytest.approx([1.0, (0.25 + 1.5) / 0.75])
     # min at index 3; the steepest fall (against log lr) is between indices 1 and 2
     assert suggest([1e-3, 1e-2, 1e-1, 1.0, 10.0], [1.0, 0.99, 0.5, 0.4, 3.0]) == (1.0, 1e-1)
+    # the first tenth of the sweep (a noisy start) is skipped by both rules
+    lrs = list(np.geomspace(1e-6, 1.0, 20))
+    losses = [5.0, 0.1] + [2.0] * 10 + [1.5, 1.0, 0.8, 0.7, 0.9, 2.0, 4.0, 8.0]
+    assert suggest(lrs, losses) == (lrs[15], lrs[12])
 
 
 def test_quadratic_divergence_point():

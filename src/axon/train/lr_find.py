@@ -63,13 +63,16 @@ def smooth(losses: list[float], beta: float) -> list[float]:
 
 
 def suggest(lrs: list[float], losses: list[float]) -> tuple[float, float]:
-    """(lr at the minimum smoothed loss, lr of the steepest descent before it)."""
-    best = int(np.argmin(losses))
-    if best < 2:
+    """(lr at the minimum smoothed loss, lr of the steepest descent before it). The
+    first tenth of the sweep, where the moving average has seen few batches and is
+    still noisy, is skipped by both."""
+    skip = len(losses) // 10
+    best = skip + int(np.argmin(losses[skip:]))
+    if best - skip < 2:
         return lrs[best], lrs[best]
-    log_lrs = np.log(np.asarray(lrs[: best + 1]))
-    slopes = np.gradient(np.asarray(losses[: best + 1]), log_lrs)
-    return lrs[best], lrs[int(np.argmin(slopes))]
+    log_lrs = np.log(np.asarray(lrs[skip: best + 1]))
+    slopes = np.gradient(np.asarray(losses[skip: best + 1]), log_lrs)
+    return lrs[best], lrs[skip + int(np.argmin(slopes))]
 
 
 def _check(min_lr: float, max_lr: float, steps: int, beta: float, diverge: float, rule: str) -> None:
