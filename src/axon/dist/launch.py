@@ -105,6 +105,7 @@ def failure_message(err: ChildFailedError) -> str:
 
     rank, failure = min(err.failures.items(), key=order)
     message = failure.message["message"] if isinstance(failure.message, dict) else failure.message
+    message = str(message).removeprefix(f"rank {rank}: ")  # the rank is named once, below
     if failure.exitcode < 0 and not failure.error_file_data:
         message = f"killed by signal {failure.signal_name()}"
     elif "errors.html" in str(message):  # no error file: the process exited on its own
