@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
 import sys
 import time
@@ -18,6 +19,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 from torch.distributed import DistError
+from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -164,6 +166,10 @@ def launch(fn: Callable, args: tuple = (), *, nproc: int, max_restarts: int = 0,
             return elastic_launch(config, run_reported)(fn, args, debug)
         except ChildFailedError as err:
             raise DistributedError(failure_message(err)) from None
+        except SignalException as err:  # the agent has stopped the processes
+            if err.sigval == signal.SIGINT:
+                raise KeyboardInterrupt from None
+            raise DistributedError(f"stopped by {err.sigval.name}; all processes of this node were stopped") from None
         except DistError as err:  # the rendezvous: the store at the master
             if debug:
                 raise
