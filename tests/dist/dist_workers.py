@@ -36,11 +36,18 @@ def fit(trainer_class, optimizer: str, batch_size: int, samples: int, **kwargs):
 
 
 def train_both(global_batch: int, samples: int):
-    """In each process: SGD and AdamW runs with per-process batch global_batch / N."""
+    """In each process: SGD and AdamW runs with per-process batch global_batch / N, and
+    the final state (weights and batch-norm statistics) of a model with batch norm."""
     join("gloo", timeout=60)
     try:
         per_process = global_batch // dist.get_world_size()
-        return {name: fit(DistributedTrainer, name, per_process, samples, timeout=60) for name in ("sgd", "adamw")}
+        runs = {name: fit(DistributedTrainer, name, per_process, samples, timeout=60) for name in ("sgd", "adamw")}
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3)).double()
+        DistributedTrainer(net, epochs=1, batch_size=per_process, seed=3, device="cpu", progress=False,
+                           timeout=60).fit(data(samples))
+        runs["batchnorm"] = {k: v.clone() for k, v in net.state_dict().items()}
+        return runs
     finally:
         leave()
 

@@ -58,26 +58,32 @@ class AveragedTrainable:
         for p in params:
             if p.grad is None:  # no gradient here, but on another process
                 p.grad = torch.zeros_like(p)
-        buckets: dict[tuple, list[nn.Parameter]] = {}
-        for p in params:
-            key = (p.grad.dtype, p.grad.device)
-            bucket = buckets.setdefault(key, [])
-            if bucket and sum(q.numel() for q in bucket) + p.numel() > BUCKET_ELEMENTS:
-                self._reduce(bucket)
-                bucket.clear()
-            bucket.append(p)
-        for bucket in buckets.values():
-            if bucket:
-                self._reduce(bucket)
-
-    def _reduce(self, params: list[nn.Parameter]) -> None:
-        flat = torch.cat([p.grad.reshape(-1) for p in params])
-        dist.all_reduce(flat)
-        flat /= self.world_size
-        for p, chunk in zip(params, flat.split([p.numel() for p in params])):
-            p.grad.copy_(chunk.view_as(p.grad))
+        for grads in buckets([p.grad for p in params]):
+            flat = torch.cat([g.reshape(-1) for g in grads])
+            dist.all_reduce(flat)
+            flat /= self.world_size
+            unflatten(flat, grads)
 
     def _sync_buffers(self) -> None:
-        for buffer in self.model.buffers():
-            if buffer.is_floating_point():
-                dist.broadcast(buffer, 0)
+        for buffers in buckets([b for b in self.model.buffers() if b.is_floating_point()]):
+            flat = torch.cat([b.reshape(-1) for b in buffers])
+            dist.broadcast(flat, 0)
+            unflatten(flat, buffers)
+
+
+def buckets(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+    """`tensors` grouped by dtype and device, in order, each group up to BUCKET_ELEMENTS
+    values (a larger tensor is a bucket of its own)."""
+    groups: dict[tuple, list[list[torch.Tensor]]] = {}
+    for t in tensors:
+        runs = groups.setdefault((t.dtype, t.device), [[]])
+        if runs[-1] and sum(x.numel() for x in runs[-1]) + t.numel() > BUCKET_ELEMENTS:
+            runs.append([])
+        runs[-1].append(t)
+    return [run for runs in groups.values() for run in runs if run]
+
+
+def unflatten(flat: torch.Tensor, tensors: list[torch.Tensor]) -> None:
+    """Copy the consecutive chunks of `flat` back into `tensors`."""
+    for t, chunk in zip(tensors, flat.split([t.numel() for t in tensors])):
+        t.copy_(chunk.view_as(t))
