@@ -4,19 +4,21 @@ run. Prints a ratio table (baseline seconds / recipe seconds; above 1 is faster)
 
     python benchmarks/speedups.py                      # both tasks, every recipe
     python benchmarks/speedups.py --tasks digits       # one task
-    python benchmarks/speedups.py --recipes baseline combined --shapes-train 1500
+    python benchmarks/speedups.py --recipes baseline combined --shapes-train 3000
+    python benchmarks/speedups.py --tasks shapes-rare --recipes baseline repeat-factor combined
 
-Recipes (each changes one thing from the baseline; "combined" takes them all):
+Recipes (each changes one thing from the baseline; "combined" takes those that help):
     baseline      SGD (momentum 0.9), constant LR, fp32, Xavier init, dropout on, full size
     adamw         AdamW instead of SGD (constant LR 1e-3)
-    onecycle      One Cycle schedule (SGD, peak LR from `axon lr-find`-style range, short cycle)
+    onecycle      One Cycle schedule (SGD, peak LR 5-10x the baseline's, a cycle of a few epochs)
     kaiming       Kaiming (fan-in, ReLU) initialisation instead of Xavier
     no-dropout    dropout switched off from the first epoch (DropoutOff)
     resize        progressive resizing 16 -> 24 -> 32 (shapes only: needs a fully convolutional model)
+    repeat-factor repeat-factor sampling, t = 0.1 (shapes-rare only: the class-imbalanced task)
     bf16          bfloat16 autocast (on CPU this is usually slower; reported, not used in combined)
     combined      AdamW + One Cycle (peak LR from `axon lr-find`) + Kaiming, plus on shapes
                   no dropout and progressive resizing (on digits dropout stays: without it
-                  the model does not reach the target)
+                  the model does not reach the target), and on shapes-rare repeat-factor sampling
 
 Time counts training and the per-epoch validation from the start of `fit` until
 validation accuracy first reaches the task's target, as wall-clock seconds and as this
@@ -32,11 +34,12 @@ import time
 from dataclasses import dataclass, replace
 
 import torch
-from torch.utils.data import ConcatDataset, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from axon import Trainer, zoo
 from axon.data import load_digits_splits
 from axon.data.resize import ResizedDataset
+from axon.data.sampling import RepeatFactorSampler
 from axon.data.shapes import load_shapes_splits
 from axon.nn.init import init_weights
 from axon.train.callbacks.base import Callback
@@ -85,6 +88,7 @@ class Task:
     cycle_epochs: int  # length of the One Cycle recipes
     combined: Recipe  # the speed-ups that help on this task, together
     resize: dict | None = None
+    repeat_threshold: float | None = None  # repeat-factor sampling's t (class-imbalanced tasks)
     batch_size: int = 64
 
 
@@ -97,6 +101,7 @@ class Recipe:
     dropout: bool = True
     resize: bool = False
     precision: str = "fp32"
+    repeat_factor: bool = False
 
 
 RECIPES = {
@@ -107,6 +112,7 @@ RECIPES = {
     "no-dropout": Recipe("no-dropout", dropout=False),
     "resize": Recipe("resize", resize=True),
     "bf16": Recipe("bf16", precision="bf16"),
+    "repeat-factor": Recipe("repeat-factor", repeat_factor=True),
     "combined": Recipe("combined", optimizer="adamw", schedule="onecycle", init="kaiming", dropout=False, resize=True),
 }
 
@@ -120,13 +126,26 @@ def make_task(name: str, args) -> Task:
             target=args.digits_target, sgd_lr=0.01, onecycle_sgd_lr=0.1, combined_lr=0.02, max_epochs=40,
             cycle_epochs=6, batch_size=32, combined=replace(RECIPES["combined"], dropout=True),
         )
-    shapes = load_shapes_splits(train=args.shapes_train, val=1000, test=10)
+    rare = name == "shapes-rare"  # class k has 10^(-k/9) of class 0's share of the training set
+    shapes = load_shapes_splits(train=args.shapes_train, val=1000, test=10, imbalance=10.0 if rare else 1.0)
     return Task(
-        "shapes", shapes.train, shapes.val, {"name": "shapes-cnn", "args": {"width": 12, "dropout": 0.2}},
-        target=args.shapes_target, sgd_lr=0.01, onecycle_sgd_lr=0.05, combined_lr=0.01,
-        max_epochs=args.shapes_epochs, cycle_epochs=args.shapes_cycle, resize={0: 16, 2: 24, 4: 32},
-        combined=RECIPES["combined"],
+        name, shapes.train, shapes.val, {"name": "shapes-cnn", "args": {"width": 12, "dropout": 0.2}},
+        target=args.rare_target if rare else args.shapes_target, sgd_lr=0.01, onecycle_sgd_lr=0.05,
+        combined_lr=0.01, max_epochs=args.shapes_epochs, cycle_epochs=args.shapes_cycle,
+        resize={0: 16, 2: 24, 4: 32}, repeat_threshold=0.1 if rare else None,
+        combined=replace(RECIPES["combined"], repeat_factor=rare),
     )
+
+
+class SamplerEpochs(Callback):
+    """Tell a sampler of a ready-made DataLoader which epoch it is (the Trainer does this
+    for the sampler of the loaders it makes itself)."""
+
+    def __init__(self, sampler):
+        self.sampler = sampler
+
+    def on_epoch_start(self, trainer) -> None:
+        self.sampler.set_epoch(trainer.epoch)
 
 
 def run(task: Task, recipe: Recipe) -> TimeToTarget:
@@ -142,6 +161,10 @@ def run(task: Task, recipe: Recipe) -> TimeToTarget:
     if recipe.resize and task.resize:
         train = ResizedDataset(train)
         callbacks.append(ProgressiveResizing(task.resize, train))
+    if recipe.repeat_factor and task.repeat_threshold:
+        sampler = RepeatFactorSampler(task.train.tensors[1], task.repeat_threshold, seed=0)
+        callbacks.append(SamplerEpochs(sampler))
+        train = DataLoader(train, batch_size=task.batch_size, sampler=sampler)
     onecycle = recipe.schedule == "onecycle"
     if recipe.optimizer == "adamw":
         lr = task.combined_lr if onecycle else 1e-3
@@ -159,11 +182,14 @@ def run(task: Task, recipe: Recipe) -> TimeToTarget:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=["digits", "shapes"], choices=["digits", "shapes"])
+    parser.add_argument("--tasks", nargs="+", default=["digits", "shapes"], choices=["digits", "shapes", "shapes-rare"],
+                        help="tasks (default digits shapes; shapes-rare is the class-imbalanced shapes task)")
     parser.add_argument("--recipes", nargs="+", default=[r for r in RECIPES if r != "bf16"], choices=list(RECIPES),
                         help="recipes to run (baseline is always run; default: all but bf16)")
     parser.add_argument("--digits-target", type=float, default=0.985, help="target validation accuracy on digits")
     parser.add_argument("--shapes-target", type=float, default=0.7, help="target validation accuracy on shapes")
+    parser.add_argument("--rare-target", type=float, default=0.6,
+                        help="target validation accuracy (balanced validation set) on shapes-rare")
     parser.add_argument("--shapes-train", type=int, default=6000, help="shapes training images (fewer: faster)")
     parser.add_argument("--shapes-epochs", type=int, default=30, help="epoch budget of constant-LR shapes recipes")
     parser.add_argument("--shapes-cycle", type=int, default=8, help="One Cycle length (epochs) on shapes")
@@ -176,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     for task_name in args.tasks:
         task = make_task(task_name, args)
         for name in recipes:
-            if name == "resize" and task.resize is None:
+            if name == "resize" and task.resize is None or name == "repeat-factor" and task.repeat_threshold is None:
                 continue
             timer = run(task, task.combined if name == "combined" else RECIPES[name])
             if name == "baseline":
