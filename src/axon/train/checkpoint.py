@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_model, save_file
 
 from axon.errors import CheckpointError
 from axon.train.state import load_state, save_state
@@ -31,19 +31,41 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def write_checkpoint(directory: str | Path, model: torch.nn.Module, state: dict) -> Path:
-    """Atomically (re)place checkpoint folder `directory` with `model`'s weights and `state`."""
-    directory = Path(directory)
+def snapshot_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of the model's state dict; a tensor shared under several names (tied
+    weights) is kept once, under its first name, as safetensors' save_model does."""
+    weights, seen = {}, set()
+    for name, tensor in model.state_dict().items():
+        key = (tensor.device, tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tuple(tensor.stride()))
+        if key in seen:
+            continue
+        seen.add(key)
+        weights[name] = tensor.detach().to("cpu", copy=True).contiguous()
+    return weights
+
+
+def snapshot(obj):
+    """A copy of nested trainer state whose tensors will not change under training."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: snapshot(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(snapshot(v) for v in obj)
+    return obj
+
+
+def _replace_folder(directory: Path, fill) -> None:
+    """Atomically (re)place folder `directory` by one that `fill(tmp_folder)` writes."""
     parent = directory.parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
     try:
-        save_model(model, str(tmp / MODEL_FILE))
-        save_state(state, tmp / STATE_FILE)
+        fill(tmp)
         umask = os.umask(0)
         os.umask(umask)
-        for path, mode in ((tmp / MODEL_FILE, 0o666), (tmp / STATE_FILE, 0o666), (tmp, 0o777)):
-            os.chmod(path, mode & ~umask)  # mkdtemp makes the folder private
+        for path in [*tmp.iterdir(), tmp]:
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)  # mkdtemp makes it private
             _fsync(path)
         old = parent / f".{directory.name}.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -55,7 +77,30 @@ def write_checkpoint(directory: str | Path, model: torch.nn.Module, state: dict)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return directory
+
+
+def write_checkpoint(directories: str | Path | list, weights: torch.nn.Module | dict, state: dict) -> None:
+    """Atomically (re)place each checkpoint folder in `directories` with `weights` (a
+    model, or a state dict from `snapshot_weights`) and the trainer `state`. The files
+    are written once; further folders get hard links to them (copies where links fail)."""
+    directories = [Path(d) for d in (directories if isinstance(directories, list) else [directories])]
+    if isinstance(weights, torch.nn.Module):
+        weights = snapshot_weights(weights)
+
+    def write(folder: Path) -> None:
+        save_file(weights, str(folder / MODEL_FILE))
+        save_state(state, folder / STATE_FILE)
+
+    _replace_folder(directories[0], write)
+    for directory in directories[1:]:
+        def link(folder: Path, source: Path = directories[0]) -> None:
+            for name in (MODEL_FILE, STATE_FILE):
+                try:
+                    os.link(source / name, folder / name)
+                except OSError:
+                    shutil.copyfile(source / name, folder / name)
+
+        _replace_folder(directory, link)
 
 
 def checkpoint_folder(directory: str | Path) -> Path:

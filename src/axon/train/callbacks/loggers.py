@@ -59,13 +59,13 @@ class TensorBoardLogger(Callback):
         from torch.utils.tensorboard import SummaryWriter
 
         # On resume, events past the restored epoch (from a killed run) are discarded.
-        self._writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None)
+        self._writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None,
+                                     flush_secs=10)  # its own thread flushes; closed (flushed) at the end
 
     def on_epoch_end(self, trainer, metrics) -> None:
         for key, value in metrics.items():
             if key not in ("epoch", "step") and isinstance(value, float) and not math.isnan(value):
                 self._writer.add_scalar(key, value, global_step=trainer.epoch)
-        self._writer.flush()
 
     def on_fit_end(self, trainer, status) -> None:
         if self._writer is not None:
