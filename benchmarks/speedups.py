@@ -15,7 +15,7 @@ Recipes (each changes one thing from the baseline; "combined" takes those that h
     no-dropout    dropout switched off from the first epoch (DropoutOff)
     resize        progressive resizing 16 -> 24 -> 32 (shapes only: needs a fully convolutional model)
     repeat-factor repeat-factor sampling, t = 0.1 (shapes-rare only: the class-imbalanced task)
-    bf16          bfloat16 autocast (on CPU this is usually slower; reported, not used in combined)
+    bf16          bfloat16 autocast (not part of combined; run with --recipes baseline bf16)
     combined      AdamW + One Cycle (peak LR from `axon lr-find`) + Kaiming, plus on shapes
                   no dropout and progressive resizing (on digits dropout stays: without it
                   the model does not reach the target), and on shapes-rare repeat-factor sampling
