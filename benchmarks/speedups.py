@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes-train", type=int, default=6000, help="shapes training images (fewer: faster)")
     parser.add_argument("--shapes-epochs", type=int, default=30, help="epoch budget of constant-LR shapes recipes")
     parser.add_argument("--shapes-cycle", type=int, default=8, help="One Cycle length (epochs) on shapes")
+    parser.add_argument("--combined-bf16", action="store_true", help="add bf16 autocast to the combined recipe")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: CPU time then measures the work, not the waiting)")
     args = parser.parse_args(argv)
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in recipes:
             if name == "resize" and task.resize is None or name == "repeat-factor" and task.repeat_threshold is None:
                 continue
-            timer = run(task, task.combined if name == "combined" else RECIPES[name])
+            combined = replace(task.combined, precision="bf16") if args.combined_bf16 else task.combined
+            timer = run(task, combined if name == "combined" else RECIPES[name])
             if name == "baseline":
                 base = timer
             rows.append((task, name, timer, _ratio(base, timer, "cpu"), _ratio(base, timer, "wall")))
