@@ -21,7 +21,7 @@ from axon.errors import CheckpointError, ConfigError, RunDirError, TrainingDiver
 from axon.train.callbacks.guards import EarlyStopping
 from axon.train.checkpoint import MODEL_FILE, checkpoint_folder, load_weights
 from axon.train.config import DataConfig, RunConfig, dump_config, load_config
-from axon.train.init import init_weights, set_prior_bias
+from axon.nn.init import init_weights, set_prior_bias
 from axon.train.losses import build_loss
 from axon.train.trainer import Trainer, resolve_device, seed_everything
 from axon.train.transfer import Unfreeze, load_matching, matching, set_trainable, weights_file
