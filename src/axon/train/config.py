@@ -28,10 +28,25 @@ class ModelConfig(Section):
 
 
 class DataConfig(Section):
-    name: Literal["digits"] = "digits"
+    name: Literal["digits", "shapes"] = "digits"
+    """digits: scikit-learn's 8x8 digits; shapes: generated 32x32 shapes and textures."""
     test_fraction: float = Field(0.2, gt=0, lt=1)
+    """digits: the stratified test split."""
     val_fraction: float = Field(0.1, gt=0, lt=1)
+    """digits: the part of the training split kept for validation."""
     split_seed: int = 0
+    image_size: int = Field(32, ge=8)
+    """shapes: image height and width."""
+    imbalance: float = Field(1.0, ge=1)
+    """shapes: the training set's most/least frequent class ratio (1: balanced)."""
+    repeat_factor: float | None = Field(None, gt=0, le=1)
+    """Repeat-factor sampling threshold t: a sample of a class with frequency f is
+    repeated r = max(1, sqrt(t / f)) times per epoch (stochastically rounded)."""
+    curriculum_epochs: list[int] | None = None
+    """Easy-to-hard by task: class k joins the training data at curriculum_epochs[k]
+    (one start epoch per class, the first 0, not decreasing)."""
+    resize_schedule: dict[int, int] | None = None
+    """Progressive resizing: {start epoch: image size} for fully convolutional models."""
     num_workers: int = Field(0, ge=0)
     pin_memory: bool = True
     """Pinned host memory for faster copies to a GPU (ignored on CPU)."""
@@ -150,6 +165,8 @@ class RunConfig(Section):
     grad_accum: int = Field(1, ge=1)
     """Accumulate gradients over this many micro-batches of batch_size per step."""
     clip_grad_norm: float | None = Field(None, gt=0)
+    dropout_off_epoch: int | None = Field(None, ge=0)
+    """From this many epochs on, every dropout layer is switched off (p = 0)."""
     init_from: str | None = None
     """A run folder (its best, else last, checkpoint) or a .safetensors file: weights
     loaded by parameter name, with a report of what matched."""

@@ -17,7 +17,11 @@ import torch
 from torch import nn
 
 from axon.data import DigitsSplits, load_digits_splits
+from axon.data.resize import ResizedDataset, SizeSchedule, check_fully_convolutional
+from axon.data.sampling import CurriculumSampler, RepeatFactorSampler, task_stages
+from axon.data.shapes import load_shapes_splits
 from axon.errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged
+from axon.train.callbacks.curriculum import DropoutOff, ProgressiveResizing
 from axon.train.callbacks.guards import EarlyStopping
 from axon.train.checkpoint import MODEL_FILE, checkpoint_folder, load_weights
 from axon.train.config import DataConfig, RunConfig, dump_config, load_config
@@ -44,7 +48,43 @@ class RunSummary:
 
 def load_data(config: DataConfig) -> DigitsSplits:
     """The train/val/test splits a data config names."""
+    if config.name == "shapes":
+        return load_shapes_splits(seed=config.split_seed, imbalance=config.imbalance, size=config.image_size)
     return load_digits_splits(config.test_fraction, config.val_fraction, config.split_seed)
+
+
+def sampler_factory(config: DataConfig, splits: DigitsSplits):
+    """The training sampler the data config asks for (repeat-factor or curriculum by
+    class), checked now; None for the plain seeded shuffle."""
+    labels = splits.train.tensors[1]
+    if config.repeat_factor is not None and config.curriculum_epochs is not None:
+        raise ConfigError("data: repeat_factor and curriculum_epochs cannot be combined; choose one")
+    if config.repeat_factor is not None:
+        def factory(data, seed, rank, world_size):
+            return RepeatFactorSampler(labels, config.repeat_factor, seed, rank=rank, world_size=world_size)
+    elif config.curriculum_epochs is not None:
+        try:
+            stages = task_stages(labels, config.curriculum_epochs)
+            CurriculumSampler(labels, stages)
+        except ValueError as err:
+            raise ConfigError(f"data.curriculum_epochs: {err}") from None
+
+        def factory(data, seed, rank, world_size):
+            return CurriculumSampler(labels, stages, seed, rank=rank, world_size=world_size)
+    else:
+        return None
+    return factory
+
+
+def _curriculum(config: RunConfig, splits: DigitsSplits):
+    """(training data, callbacks) for progressive resizing and dropout switch-off."""
+    train, callbacks = splits.train, []
+    if config.data.resize_schedule:
+        train = ResizedDataset(splits.train)
+        callbacks.append(ProgressiveResizing(config.data.resize_schedule, train))
+    if config.dropout_off_epoch is not None:
+        callbacks.append(DropoutOff(config.dropout_off_epoch))
+    return train, callbacks
 
 
 def create_run_dir(out: str | Path, name: str | None) -> Path:
@@ -125,8 +165,9 @@ def prepare_model(config: RunConfig, model: nn.Module, fresh: bool) -> str:
 
 
 def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool,
-             trainer_factory: Callable[..., Trainer] = Trainer) -> Trainer:
-    callbacks = []
+             trainer_factory: Callable[..., Trainer] = Trainer, callbacks: list | None = None,
+             sampler=None) -> Trainer:
+    callbacks = list(callbacks or [])
     if config.early_stopping is not None:
         es = config.early_stopping
         callbacks.append(EarlyStopping(es.monitor, es.mode, es.patience, es.min_delta))
@@ -143,6 +184,7 @@ def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool,
         prefetch_factor=config.data.prefetch_factor, precision=config.precision,
         channels_last=config.channels_last, compile=config.compile, grad_accum=config.grad_accum,
         clip_grad_norm=config.clip_grad_norm, progress=progress, nan_guard=config.nan_guard,
+        sampler=sampler,
     )
 
 
@@ -152,10 +194,12 @@ def _fit(config: RunConfig, model: nn.Module, splits: DigitsSplits, run_dir: Pat
     report = prepare_model(config, model, fresh=not resume)
     if report and progress:
         print(report, flush=True)
-    trainer = _trainer(config, model, run_dir, progress, trainer_factory)
+    train, callbacks = _curriculum(config, splits)
+    trainer = _trainer(config, model, run_dir, progress, trainer_factory, callbacks,
+                       sampler_factory(config.data, splits))
     last = run_dir / "checkpoints" / "last"
     try:
-        trainer.fit(splits.train, splits.val, ckpt_path=last if resume else None)
+        trainer.fit(train, splits.val, ckpt_path=last if resume else None)
     except TrainingDiverged as err:
         kept = f"the last good checkpoint is kept in {last}" if last.exists() else "no checkpoint was written"
         raise TrainingDiverged(f"{err}; {kept}", step=err.step) from None
@@ -181,6 +225,13 @@ def prepare_run(config: RunConfig, model: nn.Module) -> tuple[RunConfig, Path]:
     if config.init_from is not None:
         weights_file(config.init_from)
     matching(model, config.transfer.freeze)
+    sampler_factory(config.data, splits)
+    if config.data.resize_schedule:
+        bands = splits.train[0][0].shape[0]
+        try:
+            check_fully_convolutional(model, bands, SizeSchedule(config.data.resize_schedule).sizes)
+        except ValueError as err:
+            raise ConfigError(f"data.resize_schedule: {err}") from None
     run_dir = create_run_dir(config.out, config.name)
     config = config.model_copy(update={"name": run_dir.name})
     (run_dir / CONFIG_FILE).write_text(dump_config(config))

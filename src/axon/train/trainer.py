@@ -91,7 +91,10 @@ class Trainer:
     `grad_accum` micro-batches of `batch_size` per optimizer step (so the effective batch
     is batch_size * grad_accum); `clip_grad_norm`; loader `num_workers`, `pin_memory`,
     `prefetch_factor`. The fraction of each epoch spent waiting for data is logged as
-    `data_wait` and warned about above `data_wait_warning`."""
+    `data_wait` and warned about above `data_wait_warning`. `sampler(dataset, seed=,
+    rank=, world_size=)` builds the training sampler (a ResumableSampler subclass, e.g.
+    axon.data.sampling's RepeatFactorSampler or CurriculumSampler) instead of the plain
+    seeded shuffle."""
 
     def __init__(
         self,
@@ -123,6 +126,7 @@ class Trainer:
         progress: bool = True,
         nan_guard: bool = True,
         data_wait_warning: float | None = 0.2,
+        sampler: Callable[..., ResumableSampler] | None = None,
     ):
         if epochs <= 0:
             raise ValueError(f"epochs: expected a positive number of epochs, got {epochs}")
@@ -154,6 +158,7 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
         self.precision = Precision(self.device, precision, channels_last, scaler)
         self.grad_accum, self.clip_grad_norm = grad_accum, clip_grad_norm
+        self.sampler_factory = sampler
         self.callbacks = list(callbacks)
         if data_wait_warning is not None:
             self.callbacks.append(DataStarvation(data_wait_warning))
@@ -218,8 +223,11 @@ class Trainer:
             data = TensorDataset(*data)
         sampler = None
         if train:
-            self.sampler = sampler = ResumableSampler(len(data), seed=self.seed or 0, rank=self.rank,
-                                                      world_size=self.world_size)
+            if self.sampler_factory is not None:
+                sampler = self.sampler_factory(data, seed=self.seed or 0, rank=self.rank, world_size=self.world_size)
+            else:
+                sampler = ResumableSampler(len(data), seed=self.seed or 0, rank=self.rank, world_size=self.world_size)
+            self.sampler = sampler
         # The loader's own generator (re-seeded each epoch) draws its worker base seed, so
         # starting an iterator never consumes the global RNG that dropout uses.
         return DataLoader(
