@@ -2,6 +2,7 @@
 same weights; and a worker killed mid-run with --max-restarts: all processes restart from
 checkpoints/last and finish with the weights of an uninterrupted run."""
 
+import csv
 import os
 import signal
 import subprocess
@@ -93,7 +94,16 @@ def test_killed_worker_restarts_from_the_checkpoint_and_matches_an_uninterrupted
     assert "restart 1" in out
     assert out.count("done: completed, 2 epochs") == 1
     assert_same_weights(tmp_path / "runs" / "killed", run)
+    assert same_metrics(tmp_path / "runs" / "killed", run)  # the restarted epoch's too
     assert marked(marker) == []
+
+
+def same_metrics(run, reference) -> bool:
+    def rows(folder):
+        with open(folder / "metrics.csv") as f:
+            return [{k: row[k] for k in ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc")}
+                    for row in csv.DictReader(f)]
+    return rows(run) == rows(reference)
 
 
 def assert_same_weights(run, reference):

@@ -60,8 +60,18 @@ def join(backend: str = "auto", timeout: float = 300.0) -> torch.device:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     address = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
+    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     try:
-        dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
+        # The launcher's agent hosts the store (else rank 0 does). A static rendezvous keeps
+        # one store across restarts, so each attempt gets its own key prefix: a restarted
+        # process must never read an address the previous attempt left there.
+        agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+        store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size,
+                              is_master=not agent_store and rank == 0, timeout=timedelta(seconds=timeout),
+                              multi_tenant=not agent_store)
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        dist.init_process_group(backend, store=dist.PrefixStore(f"axon/attempt_{attempt}", store),
+                                rank=rank, world_size=world_size, timeout=timedelta(seconds=timeout))
     except (RuntimeError, ValueError) as err:
         raise DistributedError(
             f"rank {os.environ['RANK']}: cannot join the process group at {address} within "

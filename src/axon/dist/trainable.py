@@ -4,6 +4,7 @@ process steps its optimizer with the gradient of the whole global batch."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import torch
@@ -14,6 +15,14 @@ from axon.dist.group import collective
 from axon.train.trainable import StepResult, Trainable
 
 BUCKET_ELEMENTS = 1 << 22  # gradients are all-reduced in flat buckets of up to 4M values
+
+
+@dataclass
+class GlobalStepResult(StepResult):
+    """A step of this process, plus `totals`: [loss sum, samples, correct] of the step over
+    all processes (correct NaN when the task is not classification)."""
+
+    totals: list[float] = field(default_factory=list)
 
 
 class AveragedTrainable:
@@ -44,15 +53,18 @@ class AveragedTrainable:
         result = self.trainable.step(batch)
         params = [p for p in self.model.parameters() if p.requires_grad]
         device = result.loss.device
-        # [loss sum, samples, has-gradient flag per parameter], summed over processes
-        head = torch.tensor([float(result.loss) * result.size, float(result.size)]
+        # [loss sum, samples, correct, has-gradient flag per parameter], summed over processes
+        correct = float("nan") if result.correct is None else float(result.correct)
+        head = torch.tensor([float(result.loss) * result.size, float(result.size), correct]
                             + [float(p.grad is not None) for p in params], dtype=torch.float64, device=device)
         with collective(f"the gradient all-reduce (batch of {result.size})", self.timeout):
             dist.all_reduce(head)
-            self._average([p for p, has in zip(params, head[2:].tolist()) if has > 0])
+            self._average([p for p, has in zip(params, head[3:].tolist()) if has > 0])
             self._sync_buffers()
         loss = (head[0] / head[1]).to(result.loss.dtype)
-        return StepResult(loss, result.size, result.correct)
+        # what the Trainer adds up on every process (loss.item() * size), summed over processes
+        totals = [loss.item() * head[1].item(), head[1].item(), head[2].item()]
+        return GlobalStepResult(loss, result.size, result.correct, totals=totals)
 
     def _average(self, params: list[nn.Parameter]) -> None:
         for p in params:

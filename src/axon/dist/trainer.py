@@ -9,6 +9,7 @@ import torch.distributed as dist
 
 from axon.dist.group import collective, comm_device
 from axon.dist.trainable import AveragedTrainable
+from axon.train.callbacks.base import Callback
 from axon.train.trainer import Data, Trainer, resolve_device
 
 
@@ -37,6 +38,8 @@ class DistributedTrainer(Trainer):
         super().__init__(model, device=resolved, **kwargs)
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
         self.timeout = timeout
+        self.callbacks.append(EpochTotals())
+        self.callbacks.sort(key=lambda cb: cb.order)
 
     def make_trainable(self, loader: DataLoader) -> AveragedTrainable:
         return AveragedTrainable(super().make_trainable(loader), self.timeout)
@@ -57,3 +60,31 @@ class DistributedTrainer(Trainer):
         if isinstance(data, tuple):
             data = TensorDataset(*data)
         return super().make_loader(Subset(data, range(self.rank, len(data), self.world_size)), train)
+
+
+class EpochTotals(Callback):
+    """The epoch's running sums over all processes, kept in every checkpoint.
+
+    A checkpoint holds rank 0's trainer state; resumed mid-epoch, every process takes an
+    equal share of these totals as its running sums, so the epoch's metrics (the sums
+    all-reduced at its end) are those of an uninterrupted run."""
+
+    def __init__(self):
+        self.totals = [0.0, 0.0, 0.0]
+
+    def on_fit_start(self, trainer) -> None:
+        if trainer.batch_in_epoch > 0:  # resumed mid-epoch
+            share = [value / trainer.world_size for value in self.totals]
+            trainer._running = share + trainer._running[3:]
+
+    def on_epoch_start(self, trainer) -> None:
+        self.totals = [0.0, 0.0, 0.0]
+
+    def on_batch_end(self, trainer, result) -> None:
+        self.totals = [a + b for a, b in zip(self.totals, result.totals)]
+
+    def state_dict(self) -> dict:
+        return {"totals": list(self.totals)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.totals = list(state["totals"])
