@@ -21,6 +21,15 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def build_model(config):
+    """The config's zoo model, with the run's seeded initial weights."""
+    from axon import zoo
+    from axon.train.trainer import seed_everything
+
+    seed_everything(config.seed)
+    return zoo.create(config.model.name, **config.model.args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="axon",

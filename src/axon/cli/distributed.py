@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from axon.cli import build_model
 from axon.errors import ConfigError
 
 
@@ -23,15 +24,6 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                        help="address of node 0 that every node reaches (default on one node: a free local port)")
     group.add_argument("--max-restarts", type=int, default=0, metavar="R",
                        help="when a process dies or fails, restart all of them from checkpoints/last up to R times")
-
-
-def build_model(config):
-    """The config's zoo model with the run's seeded initial weights (what every process builds)."""
-    from axon import zoo
-    from axon.train.trainer import seed_everything
-
-    seed_everything(config.seed)
-    return zoo.create(config.model.name, **config.model.args)
 
 
 def requested(args: argparse.Namespace) -> bool:

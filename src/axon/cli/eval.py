@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from axon.cli import common_options
+from axon.cli import build_model, common_options
 
 
 def add_parser(subparsers) -> None:
@@ -23,11 +23,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon import zoo
     from axon.train.run import evaluate_run, read_run_config
 
     config = read_run_config(args.run_dir)
-    result = evaluate_run(args.run_dir, zoo.create(config.model.name, **config.model.args),
+    result = evaluate_run(args.run_dir, build_model(config),
                           checkpoint=args.checkpoint, out=args.out)
     print(f"test accuracy ({args.checkpoint} checkpoint): {result.accuracy:.4f}\n")
     print(result.report)

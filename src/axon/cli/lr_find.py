@@ -41,13 +41,11 @@ def add_parser(subparsers) -> None:
 def model_data_loss(config):
     """The config's model (from the zoo, seeded, initialised and frozen as the config
     says), its data splits and its loss: what lr-find and batch-find measure."""
-    from axon import zoo
+    from axon.cli import build_model
     from axon.train.losses import build_loss
     from axon.train.run import load_data, prepare_model
-    from axon.train.trainer import seed_everything
 
-    seed_everything(config.seed)
-    model = zoo.create(config.model.name, **config.model.args)
+    model = build_model(config)
     prepare_model(config, model, fresh=True)
     return model, load_data(config.data), build_loss(config.loss, config.label_smoothing, config.focal_gamma)
 

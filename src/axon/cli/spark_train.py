@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from axon.cli import common_options
+from axon.cli import build_model, common_options
 from axon.errors import ConfigError
 
 DESCRIPTION = """\
@@ -42,7 +42,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.cli.distributed import build_model
     from axon.dist.spark import spark_train
     from axon.train.config import RunConfig, apply_overrides, load_config
 
