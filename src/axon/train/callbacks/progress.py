@@ -51,6 +51,7 @@ class ProgressBar(Callback):
                            "acc {task.fields[acc]}  {task.fields[speed]} samples/s  ETA {task.fields[eta]}"),
                 console=self.console,
                 refresh_per_second=10,
+                transient=True,  # the per-epoch lines stay; the bar goes when training ends
             )
             self._progress.start()
 
