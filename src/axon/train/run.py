@@ -217,10 +217,11 @@ def _fit(config: RunConfig, model: nn.Module, splits: DigitsSplits, run_dir: Pat
     )
 
 
-def prepare_run(config: RunConfig, model: nn.Module) -> tuple[RunConfig, Path]:
-    """Check that `model` fits the data, create the run folder and write its config.yaml;
-    returns the config with its folder name filled in, and the folder."""
-    splits = load_data(config.data)
+def prepare_run(config: RunConfig, model: nn.Module, splits: DigitsSplits | None = None) -> tuple[RunConfig, Path]:
+    """Check that `model` fits the data (`splits`, loaded when not given), create the run
+    folder and write its config.yaml; returns the config with its folder name filled in,
+    and the folder."""
+    splits = splits if splits is not None else load_data(config.data)
     _check_output_shape(model, splits, config)
     if config.init_from is not None:
         weights_file(config.init_from)
@@ -240,8 +241,9 @@ def prepare_run(config: RunConfig, model: nn.Module) -> tuple[RunConfig, Path]:
 
 def start_run(config: RunConfig, model: nn.Module, progress: bool = True) -> RunSummary:
     """Train `model` as `config` says in a new run folder; returns the summary."""
-    config, run_dir = prepare_run(config, model)
-    return _fit(config, model, load_data(config.data), run_dir, resume=False, progress=progress)
+    splits = load_data(config.data)
+    config, run_dir = prepare_run(config, model, splits)
+    return _fit(config, model, splits, run_dir, resume=False, progress=progress)
 
 
 def continue_run(run_dir: str | Path, model: nn.Module, progress: bool = True,
