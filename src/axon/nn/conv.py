@@ -35,6 +35,19 @@ def _init_uniform(weight: torch.Tensor, bias: torch.Tensor | None, fan_in: int) 
             bias.uniform_(-bound, bound)
 
 
+def _set_geometry(layer: Layer, in_bands, out_bands, kernel_size, bias) -> str:
+    """Validate and store the arguments Conv and LocallyConnected2d share; returns the
+    layer's label for further error messages."""
+    owner = layer.label
+    layer.in_bands = check_positive_int(owner, "in_bands", in_bands)
+    layer.out_bands = check_positive_int(owner, "out_bands", out_bands)
+    layer.kernel_size = _odd_kernel(owner, kernel_size)
+    if not isinstance(bias, bool):
+        raise ValueError(f"{owner}: bias must be true or false, got {bias!r}")
+    layer.bias_enabled = bias
+    return owner
+
+
 class Conv(Layer):
     """Same-size 2-D convolution with shared weights.
 
@@ -49,14 +62,8 @@ class Conv(Layer):
     def __init__(self, in_bands: int, out_bands: int, kernel_size=3, stride: int = 1, bias: bool = True,
                  name: str | None = None):
         super().__init__(name)
-        owner = self.label
-        self.in_bands = check_positive_int(owner, "in_bands", in_bands)
-        self.out_bands = check_positive_int(owner, "out_bands", out_bands)
-        self.kernel_size = _odd_kernel(owner, kernel_size)
+        owner = _set_geometry(self, in_bands, out_bands, kernel_size, bias)
         self.stride = check_positive_int(owner, "stride", stride)
-        if not isinstance(bias, bool):
-            raise ValueError(f"{owner}: bias must be true or false, got {bias!r}")
-        self.bias_enabled = bias
         kh, kw = self.kernel_size
         self.weight = nn.Parameter(torch.empty(out_bands, in_bands, kh, kw))
         self.bias = nn.Parameter(torch.empty(out_bands)) if bias else None
@@ -126,14 +133,8 @@ class LocallyConnected2d(Layer):
     def __init__(self, in_bands: int, out_bands: int, kernel_size, input_size, bias: bool = True,
                  name: str | None = None):
         super().__init__(name)
-        owner = self.label
-        self.in_bands = check_positive_int(owner, "in_bands", in_bands)
-        self.out_bands = check_positive_int(owner, "out_bands", out_bands)
-        self.kernel_size = _odd_kernel(owner, kernel_size)
+        owner = _set_geometry(self, in_bands, out_bands, kernel_size, bias)
         self.input_size = as_pair(owner, "input_size", input_size)
-        if not isinstance(bias, bool):
-            raise ValueError(f"{owner}: bias must be true or false, got {bias!r}")
-        self.bias_enabled = bias
         height, width = self.input_size
         fan_in = in_bands * self.kernel_size[0] * self.kernel_size[1]
         self.weight = nn.Parameter(torch.empty(height * width, out_bands, fan_in))
