@@ -15,7 +15,7 @@ import torch.distributed as dist
 import yaml
 from torch import nn
 
-from axon.dist.group import broadcast_text, check_same_config, join, leave
+from axon.dist.group import broadcast_text, check_same_config, collective, join, leave
 from axon.dist.launch import check_options, launch
 from axon.dist.trainer import DistributedTrainer
 from axon.errors import ConfigError, RunDirError
@@ -74,6 +74,10 @@ def run_process(config_yaml: str | None, run_dir: str | None, build_model: Model
                   f"global batch {config.batch_size * dist.get_world_size()}, run folder {path}", flush=True)
         summary = continue_run(path, build_model(read_run_config(path)), progress and rank == 0,
                                trainer_factory(config))
+        # Leave together: a process that tears its gloo connections down while a peer is
+        # still finishing can be aborted in gloo's threads ("terminate called ...").
+        with collective("the final barrier", config.distributed.timeout):
+            dist.barrier()
         return summary if rank == 0 else None
     finally:
         leave()
