@@ -7,6 +7,7 @@ import time
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.tensor import DTensor
 
 from axon.dist import DistributedTrainer, join, leave
 from axon.dist.group import check_same_config, collective
@@ -32,7 +33,12 @@ def fit(trainer_class, optimizer: str, batch_size: int, samples: int, **kwargs):
     trainer = trainer_class(net, epochs=2, batch_size=batch_size, optimizer=optimizer, lr=0.05,
                             schedule="onecycle", seed=3, device="cpu", progress=False, **kwargs)
     history = trainer.fit(data(samples), val_data=data(samples // 2 + 1))
-    return {k: v.clone() for k, v in net.state_dict().items()}, history
+    return full_state(net), history
+
+
+def full_state(net: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict, sharded tensors gathered (on every process: a collective)."""
+    return {k: v.full_tensor() if isinstance(v, DTensor) else v.clone() for k, v in net.state_dict().items()}
 
 
 def train_both(global_batch: int, samples: int):
@@ -76,3 +82,64 @@ def hang_on_rank(bad_rank: int, timeout: float):
 def different_configs():
     join("gloo", timeout=60)
     check_same_config(f"seed: {dist.get_rank()}\n", 60)
+
+
+class CrashAt:
+    """A callback that raises on every process after optimizer step `step` (a simulated crash)."""
+
+    order = 200
+    main_process_only = False
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def __getattr__(self, name):  # the other hooks do nothing
+        return lambda *args, **kwargs: None
+
+    def on_batch_end(self, trainer, result) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError("simulated crash")
+
+
+def train_sharded(global_batch: int, samples: int, run_dir: str):
+    """In each process, with strategy fsdp: SGD and AdamW runs as in `train_both`, each
+    process's share of the first layer's weight, and a run with checkpoints every 2 steps
+    that crashes at step 5 and resumes from checkpoints/last (its final full weights and
+    those of the same run uninterrupted)."""
+    from axon.dist import sharding
+    from axon.train.checkpoint import load_weights
+
+    join("gloo", timeout=60)
+    try:
+        per_process = global_batch // dist.get_world_size()
+        runs = {name: fit(DistributedTrainer, name, per_process, samples, timeout=60, strategy="fsdp")
+                for name in ("sgd", "adamw")}
+        net = model()
+        DistributedTrainer(net, device="cpu", progress=False, timeout=60, strategy="fsdp")
+        runs["shard_numel"] = net[0].weight.to_local().numel()
+
+        def adamw_trainer(folder, callbacks=()):
+            net = model()
+            trainer = DistributedTrainer(net, epochs=2, batch_size=per_process, optimizer="adamw", lr=0.05,
+                                         seed=3, device="cpu", progress=False, timeout=60, strategy="fsdp",
+                                         run_dir=f"{run_dir}/{folder}", checkpoint_every_steps=2,
+                                         callbacks=list(callbacks))
+            return trainer, net
+
+        trainer, net = adamw_trainer("whole")
+        trainer.fit(data(samples), val_data=data(samples // 2 + 1))
+        runs["whole"] = sharding.full_weights(net)
+        trainer, _ = adamw_trainer("crashed", [CrashAt(5)])
+        try:
+            trainer.fit(data(samples), val_data=data(samples // 2 + 1))
+        except RuntimeError as err:
+            assert "simulated crash" in str(err)
+        trainer, net = adamw_trainer("crashed")
+        trainer.fit(data(samples), val_data=data(samples // 2 + 1), ckpt_path=f"{run_dir}/crashed/checkpoints/last")
+        runs["resumed"] = sharding.full_weights(net)
+        plain = model()
+        load_weights(plain, f"{run_dir}/crashed/checkpoints/last/model.safetensors")
+        runs["checkpoint"] = {k: v.clone() for k, v in plain.state_dict().items()}
+        return runs
+    finally:
+        leave()

@@ -125,3 +125,20 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, argv, expected):
     assert "Traceback" not in err and len(err.splitlines()) == 1
     assert expected in err
     assert not (tmp_path / "runs").exists()  # checked before the run folder is made
+
+
+def test_a_sharded_run_from_the_cli_trains_and_its_checkpoint_evaluates(tmp_path):
+    path = tmp_path / "fsdp.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, "epochs": 1, "out": str(tmp_path / "runs"),
+                                    "distributed": {"strategy": "fsdp"}}))
+    marker = new_marker()
+    process = axon_process(tmp_path, marker, path, "--nproc", 2, "--name", "sharded")
+    out, err = finish(process)
+    assert process.returncode == 0, err
+    assert out.count("done: completed, 1 epochs") == 1
+    evaluation = subprocess.run([sys.executable, "-m", "axon", "eval", str(tmp_path / "runs" / "sharded")],
+                                capture_output=True, text=True, timeout=300)
+    assert evaluation.returncode == 0, evaluation.stderr
+    accuracy = float(evaluation.stdout.split("checkpoint):")[1].split()[0])
+    assert accuracy > 0.5  # one epoch of the MLP on the digits
+    assert marked(marker) == []

@@ -28,7 +28,7 @@ ModelBuilder = Callable[[RunConfig], nn.Module]
 
 def trainer_factory(config: RunConfig) -> Callable[..., Trainer]:
     """What builds each process's Trainer."""
-    return partial(DistributedTrainer, timeout=config.distributed.timeout)
+    return partial(DistributedTrainer, timeout=config.distributed.timeout, strategy=config.distributed.strategy)
 
 
 def restart_count() -> int:

@@ -36,6 +36,8 @@ class AveragedTrainable:
     it would in one process). `timeout` (seconds) is the one the group was started with,
     quoted when a collective times out."""
 
+    averages_gradients = True
+
     def __init__(self, trainable: Trainable, timeout: float):
         self.trainable = trainable
         self.timeout = timeout
@@ -51,7 +53,7 @@ class AveragedTrainable:
 
     def step(self, batch) -> StepResult:
         result = self.trainable.step(batch)
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        params = [p for p in self.model.parameters() if p.requires_grad] if self.averages_gradients else []
         device = result.loss.device
         # [loss sum, samples, correct, has-gradient flag per parameter], summed over processes
         correct = float("nan") if result.correct is None else float(result.correct)
@@ -81,6 +83,14 @@ class AveragedTrainable:
             flat = torch.cat([b.reshape(-1) for b in buffers])
             dist.broadcast(flat, 0)
             unflatten(flat, buffers)
+
+
+class ShardedTrainable(AveragedTrainable):
+    """`AveragedTrainable` for a model sharded by FSDP, whose backward has already
+    averaged the gradient shards (reduce-scatter): only the loss, the metrics and the
+    buffers are made global."""
+
+    averages_gradients = False
 
 
 def buckets(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:

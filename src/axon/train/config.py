@@ -135,6 +135,9 @@ class DistributedConfig(Section):
     """auto: nccl when the processes use GPUs (one each), else gloo."""
     timeout: float = Field(300.0, gt=0)
     """Seconds a collective, or the start-up rendezvous, may wait before the run fails."""
+    strategy: Literal["ddp", "fsdp"] = "ddp"
+    """ddp: every process holds the whole model; fsdp: parameters, gradients and optimizer
+    state are sharded across the processes (PyTorch FSDP), for models that do not fit one."""
 
 
 class EarlyStoppingConfig(Section):

@@ -207,12 +207,10 @@ def _fit(config: RunConfig, model: nn.Module, splits: DigitsSplits, run_dir: Pat
     best_dir = run_dir / "checkpoints" / "best"
     checkpointer = trainer.checkpointer
     best_acc = final_acc
-    # Checkpoints are the main process's; every process must agree before the (collective,
-    # in data-parallel runs) evaluation of the best weights. The sum waits for the main
-    # process, whose fit has finished writing the checkpoint.
-    best_is_older = float(trainer.is_main_process and checkpointer.best_epoch not in (None, trainer.epoch))
-    if trainer.all_reduce_sums([best_is_older])[0] > 0:
-        load_weights(model, checkpoint_folder(best_dir) / MODEL_FILE)
+    # Every process tracks the best epoch; the barrier at the end of fit has waited for
+    # the main process to finish writing the checkpoint.
+    if checkpointer.best_epoch not in (None, trainer.epoch):
+        trainer.load_weights(checkpoint_folder(best_dir) / MODEL_FILE)
         best_acc = trainer.evaluate(splits.test)["acc"]
     return RunSummary(
         run_dir=run_dir, status=trainer.stop_reason or "completed", epochs_done=trainer.epoch,

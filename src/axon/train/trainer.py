@@ -21,7 +21,7 @@ from axon.train.callbacks.guards import DataStarvation, NaNGuard
 from axon.train.callbacks.loggers import CSVLogger, TensorBoardLogger
 from axon.train.callbacks.plots import CurvesPlot
 from axon.train.callbacks.progress import ProgressBar
-from axon.train.checkpoint import read_checkpoint
+from axon.train.checkpoint import load_weights, read_checkpoint, snapshot, snapshot_weights
 from axon.train.config import OptimizerConfig, ScheduleConfig
 from axon.train.losses import build_loss
 from axon.train.optim import build_optimizer, build_schedule
@@ -210,11 +210,38 @@ class Trainer:
     def barrier(self) -> None:
         """Wait for all processes (here: one process)."""
 
+    def optimizer_state(self) -> dict:
+        """The optimizer's state dict, as a checkpoint stores it."""
+        return self.optimizer.state_dict()
+
+    def load_optimizer_state(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state)
+
+    def checkpoint_payload(self) -> tuple[dict, dict] | None:
+        """(weights, trainer state) as CPU copies for a checkpoint, on the main process
+        (None on the others). Every process calls it: a sharded model gathers here."""
+        if not self.is_main_process:
+            return None
+        return snapshot_weights(self.model), snapshot(self.state_dict())
+
+    def load_checkpoint(self, folder: str | Path) -> None:
+        """Restore a checkpoint folder's weights and trainer state."""
+        self.load_state_dict(read_checkpoint(folder, self.model))
+
+    def load_weights(self, path: str | Path) -> None:
+        """Load a safetensors weights file into the model (names and shapes must match)."""
+        load_weights(self.model, path)
+
     def _callbacks(self):
         """The callbacks this process runs: file-writing ones only on the main process."""
         return [cb for cb in self.callbacks if self.is_main_process or not cb.main_process_only]
 
     # ----- data
+    @property
+    def eval_batch_size(self) -> int:
+        """Batch size of validation and evaluation (no gradients: larger batches)."""
+        return max(self.batch_size, 512)
+
     def make_loader(self, data: Data, train: bool) -> DataLoader:
         """A DataLoader of `data`; training data gets this run's ResumableSampler."""
         if isinstance(data, DataLoader):
@@ -231,7 +258,7 @@ class Trainer:
         # The loader's own generator (re-seeded each epoch) draws its worker base seed, so
         # starting an iterator never consumes the global RNG that dropout uses.
         return DataLoader(
-            data, batch_size=self.batch_size * self.grad_accum if train else max(self.batch_size, 512),
+            data, batch_size=self.batch_size * self.grad_accum if train else self.eval_batch_size,
             sampler=sampler, num_workers=self.num_workers,
             pin_memory=self.pin_memory and self.device.type == "cuda", prefetch_factor=self.prefetch_factor,
             generator=self._loader_generator if train else torch.Generator().manual_seed(0),
@@ -246,7 +273,7 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "running": list(self._running),
             "history": self.history,
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": self.optimizer_state(),
             "schedule": self.schedule.state_dict(),
             "scaler": self.precision.scaler.state_dict() if self.precision.scaler is not None else {},
             "rng": _rng_state(),
@@ -257,7 +284,7 @@ class Trainer:
         self.epoch, self.global_step = state["epoch"], state["global_step"]
         self.batch_in_epoch, self._running = state["batch_in_epoch"], list(state["running"])
         self.history = [dict(row) for row in state["history"]]
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.load_optimizer_state(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         if self.precision.scaler is not None and state["scaler"]:
             self.precision.scaler.load_state_dict(state["scaler"])
@@ -304,7 +331,7 @@ class Trainer:
             raise ValueError("train_data: no batches (the data set is empty)")
         self._setup(train_loader)
         if ckpt_path is not None:
-            self.load_state_dict(read_checkpoint(ckpt_path, self.model))
+            self.load_checkpoint(ckpt_path)
         if self.run_dir is not None and self.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         trainable = self.make_trainable(train_loader)
@@ -325,6 +352,7 @@ class Trainer:
         finally:
             for cb in callbacks:
                 cb.on_fit_end(self, status)
+        self.barrier()  # the main process has finished writing its checkpoints
         return self.history
 
     def _train_epoch(self, trainable: Trainable, val_loader: DataLoader | None, callbacks: list[Callback]) -> None:

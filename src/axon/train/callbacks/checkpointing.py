@@ -7,7 +7,7 @@ from pathlib import Path
 
 from axon.train.callbacks.base import Callback
 from axon.train.callbacks.guards import improved, monitored
-from axon.train.checkpoint import snapshot, snapshot_weights, write_checkpoint
+from axon.train.checkpoint import write_checkpoint
 
 
 class ModelCheckpoint(Callback):
@@ -18,9 +18,9 @@ class ModelCheckpoint(Callback):
     The weights and state are copied at once; the files are written by a background
     thread while training goes on (`background=False` writes in the loop). A write
     finishes before the next begins and before `fit` returns, and its error, if any, is
-    raised then."""
+    raised then. It runs on every process of a data-parallel job (a sharded model is
+    gathered by all of them); only the main process writes."""
 
-    main_process_only = True
     order = 100
 
     def __init__(self, directory: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1,
@@ -39,7 +39,10 @@ class ModelCheckpoint(Callback):
 
     def _save(self, trainer, names: list[str]) -> None:
         self.wait()
-        weights, state = snapshot_weights(trainer.model), snapshot(trainer.state_dict())
+        payload = trainer.checkpoint_payload()
+        if payload is None:  # not the main process
+            return
+        weights, state = payload
         folders = [self.directory / name for name in names]
         if not self.background:
             write_checkpoint(folders, weights, state)
