@@ -3,8 +3,13 @@ memory-bandwidth bound measured in the same run, and against a per-unit loop bas
 
 - Bound: a step must read every weight for the forward pass, read the output weights
   again for the backward pass, and read and write weights and momentum once each:
-  5 passes over the input weights, 6 over the output weights (float32). The bound is
+  5 passes over the input weights, 6 over the output weights (float32; real weights
+  only, not the zero padding of units with fewer context sources). The bound is
   measured copy bandwidth (bytes read + written per second) divided by those bytes.
+  The strict bound counts only what a fused kernel must move (4 passes over the input
+  weights, whose forward read can share the update's pass, and 5 over the output
+  weights, whose backward read can share theirs); the bandwidth of an in-place update
+  (`a.mul_(s)`, which skips the copy's read of its destination) is printed beside.
 - Baseline: the plain per-unit implementation (`axon.pvm.reference`, one small MLP per
   unit in a Python loop, NumPy float32), the structure of the original code.
 - Memory: the size of an experiment-1 snapshot on disk and the process's peak RSS.
@@ -35,20 +40,24 @@ ALL_LEARNING = ["schedule.delay_each_layer=0", "schedule.enable_lateral_at=0",
                 "schedule.enable_feedback_at=0"]
 
 
-def copy_bandwidth(device: str, mib: int = 256, repeats: int = 10) -> float:
-    """Bytes per second moved (read + written) by a large tensor copy."""
+def bandwidths(device: str, mib: int = 256, repeats: int = 10) -> tuple[float, float]:
+    """Bytes per second (read + written) of a large tensor copy and of an in-place
+    scale of the same tensor."""
     src = torch.rand(mib * 2**18, device=device)
     dst = torch.empty_like(src)
-    t = time_interleaved({"copy": lambda: dst.copy_(src)}, repeats, warmup=2)["copy"]
-    return 2 * src.numel() * 4 / t
+    t = time_interleaved({"copy": lambda: dst.copy_(src), "scale": lambda: src.mul_(1.0)},
+                         repeats, warmup=2)
+    return 2 * src.numel() * 4 / t["copy"], 2 * src.numel() * 4 / t["scale"]
 
 
-def step_bytes(engine: PVMEngine) -> int:
-    """Bytes a step must move: 5 passes over input weights, 6 over output weights."""
+def step_bytes(engine: PVMEngine, strict: bool = False) -> int:
+    """Bytes a step must move: 5 passes over input weights, 6 over output weights
+    (`strict`: 4 and 5, see the module docstring)."""
+    p1, p2 = (4, 5) if strict else (5, 6)
     total = 0
     for layer in engine.layers:
         real1 = sum(len(layer.real_rows(i)) for i in range(layer.n)) * layer.H
-        total += 5 * real1 + 6 * layer.w2[0].numel() * layer.n
+        total += p1 * real1 + p2 * layer.w2[0].numel() * layer.n
     return total * 4
 
 
@@ -70,8 +79,10 @@ def bench_model(name: str, device: str, repeats: int, bandwidth: float,
 
     t = time_interleaved({"axon": axon_step}, repeats, warmup=3)["axon"]
     bound = bandwidth / step_bytes(engine)
+    strict = bandwidth / step_bytes(engine, strict=True)
     line = (f"{name:13s} {sum(l.n for l in engine.layers):5d} units  axon {1 / t:8.1f} steps/s"
-            f"  bound {bound:8.1f} steps/s  ratio to bound {(1 / t) / bound:5.2f}")
+            f"  bound {bound:8.1f} steps/s  ratio to bound {(1 / t) / bound:5.2f}"
+            f"  (strict bound {strict:8.1f}, ratio {(1 / t) / strict:5.2f})")
     if baseline_steps and device == "cpu":
         weights = [[tuple(w.numpy() for w in engine.unit_weights(l, i))
                     for i in range(layer.n)] for l, layer in enumerate(engine.layers)]
@@ -111,9 +122,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     memory(args.device)  # first, so the peak RSS is the model's, not the benchmark's
-    bw = copy_bandwidth(args.device)
+    bw, inplace = bandwidths(args.device)
     print(f"device {args.device}, {torch.get_num_threads()} threads, copy bandwidth "
-          f"{bw / 1e9:.1f} GB/s (read + write)")
+          f"{bw / 1e9:.1f} GB/s (read + write; in-place scale {inplace / 1e9:.1f} GB/s)")
     for name in args.models:
         bench_model(name, args.device, args.repeats, bw, args.baseline_steps)
 

@@ -153,3 +153,50 @@ def test_prediction_image_inverts_patches():
     frame = frames(1)[0]
     engine.layers[0].pred = engine.patches(frame)
     assert torch.equal(engine.prediction_image(), frame)
+
+
+def _addresses(engine):
+    return [t.data_ptr() for t in engine.mutable_tensors()]
+
+
+def test_graphed_step_matches_the_engine_and_keeps_every_buffer():
+    """The CUDA-graph path's bookkeeping, on CPU: recording (with its warm-up runs and
+    state restore) and replaying from static buffers give the ordinary steps' results,
+    across structure changes (first step, layers starting to learn, context switches),
+    and no step moves a state tensor to new memory (a captured graph would not see it)."""
+    from axon.pvm.graph import GraphedStep, eager_record
+
+    cfg = tiny(readout={"tile_size": 2, "learning_rate": 0.5})
+    plain, graphed = PVMEngine(cfg), PVMEngine(cfg)
+    stepper = GraphedStep(graphed, record=eager_record)
+    before = _addresses(graphed)
+    mask = torch.zeros(12, 12)
+    mask[3:7, 2:8] = 1
+    for t, frame in enumerate(frames(8)):
+        plain.step(frame, mask)
+        stepper.step(frame, mask)
+        if t == 5:
+            plain.frozen = graphed.frozen = True
+    assert len(stepper.replays) >= 4  # the structure changed along the way
+    assert _addresses(graphed) == before
+    for a, b in zip(plain.state_tensors().values(), graphed.state_tensors().values()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(plain.err_sq, graphed.err_sq)
+    assert stepper.failed is None
+
+
+def test_graphed_step_falls_back_to_eager_steps():
+    from axon.pvm.graph import GraphedStep
+
+    def broken(body):
+        body()  # changes the model, as a warm-up would, then fails
+        raise RuntimeError("no graphs here")
+
+    plain, graphed = PVMEngine(tiny()), PVMEngine(tiny())
+    stepper = GraphedStep(graphed, record=broken)
+    with pytest.warns(UserWarning, match="no graphs here"):
+        for frame in frames(4):
+            plain.step(frame)
+            stepper.step(frame)
+    for a, b in zip(plain.state_tensors().values(), graphed.state_tensors().values()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)

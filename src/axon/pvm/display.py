@@ -35,9 +35,8 @@ def panels(runner) -> dict:
     columns = []
     for l, layer in enumerate(eng.layers):
         side = layer.topo.side
-        sig = col.gather_units(l, layer.signal if layer.signal is not None else layer.pred)
-        err = (col.gather_units(l, layer.error) if layer.error is not None
-               else torch.zeros_like(sig))
+        sig = col.gather_units(l, layer.signal if eng.has_pred else layer.pred)
+        err = col.gather_units(l, layer.error)
         pred = col.gather_units(l, layer.pred)
         hid = col.gather_units(l, layer.hidden)
         if l == 0:

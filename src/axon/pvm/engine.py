@@ -35,11 +35,13 @@ from axon.pvm.topology import FEEDBACK, LATERAL, TOP, TWO_BACK, LayerTopology, b
 Exchange = Callable[[int, torch.Tensor], torch.Tensor]
 
 
-def activate(x: torch.Tensor, kind: str) -> torch.Tensor:
-    """Logistic sigmoid, or the rational sigmoid x / (2 (|x| + 1)) + 0.5."""
+def activate(x: torch.Tensor, kind: str, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Logistic sigmoid, or the rational sigmoid x / (2 (|x| + 1)) + 0.5; written into
+    `out` when given."""
     if kind == "sigmoid":
-        return torch.sigmoid(x)
-    return x / (2 * (x.abs() + 1)) + 0.5
+        return torch.sigmoid(x, out=out)
+    y = x / (2 * (x.abs() + 1)) + 0.5
+    return y if out is None else out.copy_(y)
 
 
 def activation_slope(y: torch.Tensor, kind: str) -> torch.Tensor:
@@ -47,6 +49,29 @@ def activation_slope(y: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "sigmoid":
         return y * (1 - y)
     return 0.5 * (1 - 2 * (y - 0.5).abs()) ** 2
+
+
+def momentum_update(w: torch.Tensor, m: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                    inv_scale: float | torch.Tensor | None) -> None:
+    """One SGD step with momentum for every unit at once, in place, on a scaled momentum
+    buffer: `w, m (n, R, K)`, `a (n, R)`, `b (n, K)`.
+
+    The buffer holds `m = momentum_true * scale`. With `scale' = scale / momentum` the
+    textbook step `m_true <- momentum m_true + lr outer(a, delta); w <- w + m_true`
+    becomes `m <- m + outer(a, lr scale' delta); w <- w + m / scale'`: a rank-1 update
+    with no scaling of `m` (2 passes over `m`) and an add (3 passes), where scaling
+    `m` first costs 2 more passes. The caller passes `b = lr scale' delta` and
+    `inv_scale = 1 / scale'` (a float, or a 0-dim tensor for CUDA graphs), or
+    `inv_scale=None` and `b = lr delta` without momentum (then only `w` changes)."""
+    outer = (a.unsqueeze(2), b.unsqueeze(1))
+    if inv_scale is None:
+        w.baddbmm_(*outer)
+        return
+    m.baddbmm_(*outer)
+    if isinstance(inv_scale, torch.Tensor):
+        w.addcmul_(m, inv_scale)
+    else:
+        w.add_(m, alpha=inv_scale)
 
 
 def _identity_exchange(layer: int, owned: torch.Tensor) -> torch.Tensor:
@@ -94,8 +119,8 @@ class LayerState:
         self.prev_signal, self.prev2, self.integral = z(n, S), z(n, S), z(n, S)
         self.pred = torch.full((n, S), 0.5, device=device, dtype=dtype)
         self.x_in, self.hidden = z(n, self.D), z(n, H)
-        self.signal: torch.Tensor | None = None  # this step's signal (n, S), for display
-        self.error: torch.Tensor | None = None   # this step's prediction error (n, S)
+        self.signal = z(n, S)  # this step's signal, for display
+        self.error = z(n, S)   # this step's prediction error (zero before the first)
         self.readout: torch.Tensor | None = None
         self.heat: torch.Tensor | None = None
         if cfg.readout is not None:
@@ -103,6 +128,14 @@ class LayerState:
             r = (torch.rand(n, H + 1, T, generator=generator, dtype=torch.float64) * 2 - 1)
             self.readout = (r * (H + 1) ** -0.5).to(device=device, dtype=dtype)
             self.heat = torch.full((n, T), 0.5, device=device, dtype=dtype)
+
+    def bind_buffers(self) -> None:
+        """Fix the running state's storage: the hidden state becomes a view of
+        `h1 = [hidden, 1] (n, H + 1)`, and the input's bias column is set once."""
+        h1 = self.hidden.new_ones(self.n, self.H + 1)
+        h1[:, :self.H] = self.hidden
+        self.h1, self.hidden = h1, h1[:, :self.H]
+        self.x_in[:, -1] = 1
 
     def real_rows(self, i: int) -> list[int]:
         """Rows of unit i's (padded) input vector that carry real inputs."""
@@ -151,6 +184,7 @@ class PVMEngine:
             if (a, b) != (0, topo.units):
                 full = _slice_layer(full, a, b, topo)
             _to_device(full, self.device)
+            full.bind_buffers()
             self.layers.append(full)
         pad = self.total_units
         for layer in self.layers:
@@ -158,6 +192,7 @@ class PVMEngine:
         H = cfg.hidden_size
         self.hidden_prev = torch.zeros(self.total_units + 1, H, device=self.device, dtype=dtype)
         self.hidden_now = torch.zeros_like(self.hidden_prev)
+        self.momentum_scale = [1.0] * len(self.layers)  # see momentum_update
         self.step_count = 0
         self.has_pred = False
         # Switches a user (or the debug shell) may set; None follows the schedule.
@@ -200,12 +235,13 @@ class PVMEngine:
     # -- metrics --------------------------------------------------------------
     def reset_metrics(self) -> None:
         """Zero the per-layer running sums of |error|, error^2 and their counts, and of
-        layer 0's "next frame = this frame" squared error."""
-        n = len(self.topology)
-        self.err_abs = torch.zeros(n, dtype=torch.float64, device=self.device)
-        self.err_sq = torch.zeros(n, dtype=torch.float64, device=self.device)
-        self.err_count = torch.zeros(n, dtype=torch.float64, device=self.device)
-        self.copy_sq = torch.zeros((), dtype=torch.float64, device=self.device)
+        layer 0's "next frame = this frame" squared error (in place)."""
+        if not hasattr(self, "err_abs"):
+            n = len(self.topology)
+            z = lambda *shape: torch.zeros(*shape, dtype=torch.float64, device=self.device)  # noqa: E731
+            self.err_abs, self.err_sq, self.err_count, self.copy_sq = z(n), z(n), z(n), z(())
+        for t in (self.err_abs, self.err_sq, self.err_count, self.copy_sq):
+            t.zero_()
 
     # -- the step ---------------------------------------------------------------
     def patches(self, frame: torch.Tensor) -> torch.Tensor:
@@ -219,80 +255,119 @@ class PVMEngine:
         """Advance one frame: `frame (bands, H, W)` in [0, 1]; `mask (H, W)` in [0, 1]
         trains the readout when the model has one."""
         frame = frame.to(device=self.device, dtype=self.dtype)
+        if mask is not None:
+            mask = mask.to(device=self.device, dtype=self.dtype)
+        rates, inv = self.update_factors()
+        self.step_body(frame, mask, rates, inv)
+        self.has_pred = True
+        self.step_count += 1
+
+    def update_factors(self) -> tuple[list[float], list[float | None]]:
+        """This step's `(rates, inv_scales)` per layer for `momentum_update`: the
+        learning rate times the momentum buffer's new scale (0.0: the layer does not
+        learn) and the new scale's inverse (None without momentum). Advances the
+        scales; a buffer whose scale would pass 1e12 is brought back to scale 1."""
+        mom = self.cfg.momentum
+        rates: list[float] = []
+        inv: list[float | None] = []
+        for l, layer in enumerate(self.layers):
+            lr = self.learning_rate(l) if self.has_pred else 0.0
+            if lr == 0 or mom == 0:
+                rates.append(lr)
+                inv.append(None)
+                continue
+            if self.momentum_scale[l] / mom > 1e12:
+                self._settle(l)
+            self.momentum_scale[l] /= mom
+            rates.append(lr * self.momentum_scale[l])
+            inv.append(1 / self.momentum_scale[l])
+        return rates, inv
+
+    def _settle(self, l: int) -> None:
+        """Bring layer l's momentum buffers to scale 1 (true momentum)."""
+        layer, scale = self.layers[l], self.momentum_scale[l]
+        if scale != 1.0:
+            layer.m1.mul_(1 / scale)
+            layer.m2.mul_(1 / scale)
+            self.momentum_scale[l] = 1.0
+
+    def step_body(self, frame: torch.Tensor, mask: torch.Tensor | None,
+                  rates: list, inv_scales: list) -> None:
+        """The work of one step, given `update_factors()` (floats, or 0-dim tensors
+        for a graph). It changes the state only in place, so a CUDA graph captured
+        from it replays correctly (see axon.pvm.graph); `has_pred`, the switches and
+        which layers learn are fixed structure."""
         below_full: torch.Tensor | None = None
         for l, layer in enumerate(self.layers):
+            signal = layer.signal
             if self.deep_dream and self.has_pred:
-                signal = layer.pred
+                signal.copy_(layer.pred)
             elif l == 0:
-                signal = self.patches(frame)[layer.start:layer.stop]
+                signal.copy_(self.patches(frame)[layer.start:layer.stop])
             else:
-                signal = below_full.index_select(0, layer.children.reshape(-1))
-                signal = signal.reshape(layer.n, layer.S)
-            layer.signal = signal
-            if l == 0 and self.has_pred:
-                self.copy_sq += ((signal - layer.prev_signal) ** 2).sum(dtype=torch.float64)
+                torch.index_select(below_full, 0, layer.children.reshape(-1),
+                                   out=signal.view(-1, below_full.shape[1]))
             if self.has_pred:
-                err = signal - layer.pred
-                layer.error = err
+                if l == 0:
+                    self.copy_sq += (signal - layer.prev_signal).square().sum(dtype=torch.float64)
+                err = torch.sub(signal, layer.pred, out=layer.error)
                 self.err_abs[l] += err.abs().sum(dtype=torch.float64)
-                self.err_sq[l] += (err * err).sum(dtype=torch.float64)
+                self.err_sq[l] += err.square().sum(dtype=torch.float64)
                 self.err_count[l] += err.numel()
-                lr = self.learning_rate(l)
-                if lr > 0:
-                    self._learn(layer, err, lr)
+                if not (isinstance(rates[l], float) and rates[l] == 0):
+                    self._learn(layer, err, rates[l], inv_scales[l])
             self._forward(layer, signal, l)
-            owned_hidden = layer.hidden
-            full = self.exchange(l, owned_hidden)
+            full = self.exchange(l, layer.hidden)
             top = layer.topo
             self.hidden_now[top.offset:top.offset + top.units] = full
             below_full = full
             if layer.readout is not None:
                 self._readout(layer, l, mask)
-        self.hidden_prev, self.hidden_now = self.hidden_now, self.hidden_prev
-        self.has_pred = True
-        self.step_count += 1
+        self.hidden_prev.copy_(self.hidden_now)
 
-    def _learn(self, layer: LayerState, err: torch.Tensor, lr: float) -> None:
-        kind, mom = self.cfg.activation, self.cfg.momentum
-        H = layer.H
+    def _learn(self, layer: LayerState, err: torch.Tensor, rate, inv_scale) -> None:
+        """Backpropagate the error of the prediction made last step `err (n, S)` and
+        update both weight matrices with momentum (see `momentum_update`)."""
+        kind, H = self.cfg.activation, layer.H
         delta_o = err * activation_slope(layer.pred, kind)                      # (n, S)
         back = torch.bmm(layer.w2[:, :H, :], delta_o.unsqueeze(2)).squeeze(2)   # (n, H)
         delta_h = back * activation_slope(layer.hidden, kind)
-        h1 = torch.cat([layer.hidden, layer.hidden.new_ones(layer.n, 1)], 1)    # (n, H+1)
-        layer.m2.baddbmm_(h1.unsqueeze(2), delta_o.unsqueeze(1), beta=mom, alpha=lr)
-        layer.w2.add_(layer.m2)
-        layer.m1.baddbmm_(layer.x_in.unsqueeze(2), delta_h.unsqueeze(1), beta=mom, alpha=lr)
-        layer.w1.add_(layer.m1)
+        momentum_update(layer.w2, layer.m2, layer.h1, delta_o * rate, inv_scale)
+        momentum_update(layer.w1, layer.m1, layer.x_in, delta_h * rate, inv_scale)
 
     def _forward(self, layer: LayerState, signal: torch.Tensor, l: int) -> None:
+        """Build the input `x_in (n, D)` in place and compute the new hidden state and
+        prediction (in place)."""
         cfg, f = self.cfg, self.cfg.features
+        n, S, x = layer.n, layer.S, layer.x_in
         layer.integral.mul_(cfg.tau).add_(signal, alpha=1 - cfg.tau)
-        parts = [signal]
+        blocks = [signal]
         if f.derivative:
-            parts.append(0.5 * (signal - layer.prev_signal) + 0.5)
+            blocks.append(0.5 * (signal - layer.prev_signal) + 0.5)
         if f.integral:
-            parts.append(layer.integral)
+            blocks.append(layer.integral)
         if f.error:
-            parts.append(0.5 * (signal - layer.pred) + 0.5 if self.has_pred
-                         else torch.full_like(signal, 0.5))
+            blocks.append(0.5 * (signal - layer.pred) + 0.5 if self.has_pred
+                          else torch.full_like(signal, 0.5))
         if f.t_minus_2:
-            parts.append(layer.prev2)
+            blocks.append(layer.prev2)
+        for k, block in enumerate(blocks):
+            x[:, k * S:(k + 1) * S] = block
         ctx = self.hidden_prev.index_select(0, layer.ctx_index.reshape(-1))
-        ctx = ctx.reshape(layer.n, layer.C, layer.H) * self._gate(l)            # (n, C, H)
-        parts.append(ctx.reshape(layer.n, layer.C * layer.H))
-        parts.append(signal.new_ones(layer.n, 1))
-        torch.cat(parts, 1, out=layer.x_in)
+        base = len(blocks) * S
+        ctx_view = x[:, base:base + layer.C * layer.H].view(n, layer.C, layer.H)
+        torch.mul(ctx.view(n, layer.C, layer.H), self._gate(l), out=ctx_view)
         layer.prev2.copy_(layer.prev_signal)
         layer.prev_signal.copy_(signal)
-        layer.hidden = activate(torch.bmm(layer.x_in.unsqueeze(1), layer.w1).squeeze(1),
-                                cfg.activation)
-        h1 = torch.cat([layer.hidden, layer.hidden.new_ones(layer.n, 1)], 1)
-        layer.pred = activate(torch.bmm(h1.unsqueeze(1), layer.w2).squeeze(1), cfg.activation)
+        activate(torch.bmm(x.unsqueeze(1), layer.w1).squeeze(1), cfg.activation,
+                 out=layer.hidden)
+        activate(torch.bmm(layer.h1.unsqueeze(1), layer.w2).squeeze(1), cfg.activation,
+                 out=layer.pred)
 
     def _readout(self, layer: LayerState, l: int, mask: torch.Tensor | None) -> None:
         ro = self.cfg.readout
-        h1 = torch.cat([layer.hidden, layer.hidden.new_ones(layer.n, 1)], 1)
-        layer.heat = torch.sigmoid(torch.bmm(h1.unsqueeze(1), layer.readout).squeeze(1))
+        h1 = layer.h1
+        torch.sigmoid(torch.bmm(h1.unsqueeze(1), layer.readout).squeeze(1), out=layer.heat)
         if mask is None or ro.learning_rate == 0 or self.frozen:
             return
         target = self.heatmap_tiles(mask, l)[layer.start:layer.stop]
@@ -311,12 +386,26 @@ class PVMEngine:
     # -- state ------------------------------------------------------------------
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """All tensors of the engine's owned units, named `layer{l}.{name}`, plus the
-        shared hidden state and counters."""
+        shared hidden state and counters. Momentum buffers are brought to scale 1
+        first, so `m1`, `m2` hold the true momentum."""
+        for l in range(len(self.layers)):
+            self._settle(l)
         out = {}
         for l, layer in enumerate(self.layers):
             for name, t in layer.tensors().items():
                 out[f"layer{l}.{name}"] = t
         out["hidden_prev"] = self.hidden_prev
+        return out
+
+    def mutable_tensors(self) -> list[torch.Tensor]:
+        """Every tensor a step changes (in place), for saving and restoring around a
+        CUDA graph capture."""
+        out = [self.hidden_prev, self.hidden_now, self.err_abs, self.err_sq,
+               self.err_count, self.copy_sq]
+        for layer in self.layers:
+            named = layer.tensors()
+            named.pop("hidden")  # a view of h1
+            out += [*named.values(), layer.h1, layer.signal, layer.error]
         return out
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -337,11 +426,11 @@ class PVMEngine:
                     f"expects {tuple(mine.shape)}"
                 )
         for l, layer in enumerate(self.layers):
-            for name in layer.tensors():
-                src = tensors[f"layer{l}.{name}"][layer.start:layer.stop]
-                setattr(layer, name, src.to(device=self.device, dtype=self.dtype).clone())
-        self.hidden_prev = tensors["hidden_prev"].to(self.device, self.dtype).clone()
-        self.hidden_now = torch.zeros_like(self.hidden_prev)
+            for name, mine in layer.tensors().items():
+                mine.copy_(tensors[f"layer{l}.{name}"][layer.start:layer.stop])
+        self.hidden_prev.copy_(tensors["hidden_prev"])
+        self.momentum_scale = [1.0] * len(self.layers)
+        self.hidden_now.copy_(self.hidden_prev)
 
     def unit_weights(self, l: int, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Unit i (local to this engine's slice) of layer l without padding:
@@ -366,10 +455,12 @@ def _slice_layer(full: LayerState, a: int, b: int, topo: LayerTopology) -> Layer
         full.children = full.children[a:b]
     for name, t in full.tensors().items():
         setattr(full, name, t[a:b].clone())
+    full.signal, full.error = full.signal[a:b].clone(), full.error[a:b].clone()
     return full
 
 
 def _to_device(layer: LayerState, device: torch.device) -> None:
+    layer.signal, layer.error = layer.signal.to(device), layer.error.to(device)
     layer.ctx_index = layer.ctx_index.to(device)
     layer.ctx_group = layer.ctx_group.to(device)
     if layer.topo.index > 0:

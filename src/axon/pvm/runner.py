@@ -30,6 +30,7 @@ from axon.data.video import Frame, FrameSource
 from axon.errors import ConfigError
 from axon.pvm.config import PVMConfig
 from axon.pvm.engine import PVMEngine
+from axon.pvm.graph import GraphedStep
 from axon.pvm.snapshot import load_snapshot, save_snapshot
 
 
@@ -57,12 +58,14 @@ class PVMRunner:
     `metrics_every`, `display_every`, `snapshot_every`: intervals in steps (0 = never).
     `collective` splits the units over processes (see axon.pvm.parallel); only the root
     process writes files. `video`: also append each display to this video file (PyAV).
+    `graphs`: on CUDA with one process, replay each step from a CUDA graph
+    (axon.pvm.graph; falls back to eager steps with a warning if capturing fails).
     """
 
     def __init__(self, cfg: PVMConfig, source: FrameSource, out_dir: str | Path,
                  device: str = "cpu", metrics_every: int = 100, display_every: int = 0,
                  snapshot_every: int = 0, collective=None, progress: bool = True,
-                 video: str | Path | None = None):
+                 video: str | Path | None = None, graphs: bool = True):
         want = (cfg.input_size, cfg.input_size)
         if tuple(source.size) != want or source.bands != cfg.input_channels:
             raise ConfigError(
@@ -79,6 +82,9 @@ class PVMRunner:
         self.collective = collective or Local()
         self.engine = PVMEngine(cfg, device, owned=self.collective.owned(cfg),
                                 exchange=self.collective.exchange)
+        self.stepper: PVMEngine | GraphedStep = self.engine
+        if graphs and self.engine.device.type == "cuda" and isinstance(self.collective, Local):
+            self.stepper = GraphedStep(self.engine)
         self.metrics_every, self.display_every = metrics_every, display_every
         self.snapshot_every, self.progress = snapshot_every, progress
         # input modes
@@ -143,7 +149,7 @@ class PVMRunner:
     def step(self) -> None:
         frame = self.input_frame()
         self.last_frame = frame
-        self.engine.step(frame.image, frame.mask)
+        self.stepper.step(frame.image, frame.mask)
         t = self.step_count
         if self.metrics_every and t % self.metrics_every == 0:
             self._metrics()
