@@ -62,6 +62,23 @@ def single(optimizer: str, batch_size: int, samples: int):
     return fit(Trainer, optimizer, batch_size, samples)
 
 
+def assert_matches_single(results: dict, optimizer: str, global_batch: int, samples: int) -> None:
+    """Every process's run `optimizer` of a 2-process job ended with the weights (to 1e-10)
+    and metrics of one process with the global batch."""
+    weights, history = single(optimizer, global_batch, samples)
+    start = model().state_dict()
+    for rank in (0, 1):
+        dist_weights, dist_history = results[rank][optimizer]
+        for key, value in weights.items():
+            assert not torch.equal(value, start[key])  # it trained
+            assert torch.allclose(dist_weights[key], value, rtol=0, atol=1e-10), (optimizer, rank, key)
+        for row, dist_row in zip(history, dist_history, strict=True):
+            # the engine reports losses in float32
+            for metric, tol in (("train_loss", 1e-6), ("train_acc", 0), ("lr", 1e-15),
+                                ("val_loss", 1e-6), ("val_acc", 0)):
+                assert abs(row[metric] - dist_row[metric]) <= tol, (optimizer, rank, metric)
+
+
 def fail_on_rank(bad_rank: int):
     join("gloo", timeout=60)
     if dist.get_rank() == bad_rank:

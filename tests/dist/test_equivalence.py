@@ -19,18 +19,7 @@ def results():
 def test_two_processes_match_one_with_the_global_batch(results):
     assert sorted(results) == [0, 1]
     for name in ("sgd", "adamw"):
-        weights, history = dist_workers.single(name, GLOBAL_BATCH, SAMPLES)
-        start = dist_workers.model().state_dict()
-        for rank in (0, 1):
-            dist_weights, dist_history = results[rank][name]
-            for key, value in weights.items():
-                assert not torch.equal(value, start[key])  # it trained
-                assert torch.allclose(dist_weights[key], value, rtol=0, atol=1e-10), (name, rank, key)
-            for row, dist_row in zip(history, dist_history, strict=True):
-                # the engine reports losses in float32
-                for metric, tol in (("train_loss", 1e-6), ("train_acc", 0), ("lr", 1e-15),
-                                    ("val_loss", 1e-6), ("val_acc", 0)):
-                    assert abs(row[metric] - dist_row[metric]) <= tol, (name, rank, metric)
+        dist_workers.assert_matches_single(results, name, GLOBAL_BATCH, SAMPLES)
 
 
 def test_every_process_ends_with_the_same_model_and_batch_norm_statistics(results):

@@ -24,16 +24,7 @@ def test_each_process_holds_half_of_each_parameter(results):
 
 @pytest.mark.parametrize("name", ["sgd", "adamw"])
 def test_two_sharded_processes_match_one_with_the_global_batch(results, name):
-    weights, history = dist_workers.single(name, GLOBAL_BATCH, SAMPLES)
-    start = dist_workers.model().state_dict()
-    for rank in (0, 1):
-        dist_weights, dist_history = results[rank][name]
-        for key, value in weights.items():
-            assert not torch.equal(value, start[key])  # it trained
-            assert torch.allclose(dist_weights[key], value, rtol=0, atol=1e-10), (name, rank, key)
-        for row, dist_row in zip(history, dist_history, strict=True):
-            for metric, tol in (("train_loss", 1e-6), ("train_acc", 0), ("val_loss", 1e-6), ("val_acc", 0)):
-                assert abs(row[metric] - dist_row[metric]) <= tol, (name, rank, metric)
+    dist_workers.assert_matches_single(results, name, GLOBAL_BATCH, SAMPLES)
 
 
 def test_a_crashed_sharded_run_resumes_to_the_weights_of_an_uninterrupted_run(results):
