@@ -196,3 +196,102 @@ def test_pcd_matches_sklearn_in_exact_likelihood(three_modes):
     ours_ll = _exact_log_likelihood(ours, three_modes)
     assert ours_ll > _exact_log_likelihood(untrained, three_modes) + 1.0
     assert ours_ll > sklearn_ll - 0.3
+
+
+def _reference_fit(X, params, theta0, orders, noise, chunk):
+    """The RBM updates written out plainly in float64 NumPy (separate W, b, c; one
+    mini-batch at a time, as scikit-learn's BernoulliRBM), fed the loop's own random draws:
+    `orders` the sample order of each epoch, `noise` the (visible, hidden) draw buffers of
+    each chunk of `chunk` mini-batches of an epoch, a unit being on when its draw is below
+    its probability."""
+    p = params
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    nh, nf = p["n_components"], X.shape[1]
+    W, c, b = theta0[:nh, :nf].copy(), theta0[:nh, nf].copy(), theta0[nh, :nf].copy()
+    velocity = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
+    n_batches = -(-X.shape[0] // p["batch_size"])
+    chain = np.zeros((p["batch_size"], nh))
+    activity = np.full(nh, p.get("sparsity_target") or 0.0)
+    lr, chunks = p["learning_rate"], iter(noise)
+    for epoch, order in enumerate(orders):
+        momentum = p["initial_momentum"] if epoch < p["momentum_switch"] else p["momentum"]
+        for step, v in enumerate(np.array_split(X[order], n_batches)):
+            if step % chunk == 0:
+                drawn = next(chunks)
+            visible_noise, hidden_noise = (draws[:, step % chunk] for draws in drawn)
+            n = v.shape[0]
+            h_pos = sigmoid(v @ W.T + c)
+            h = chain if p["persistent"] else (hidden_noise[-1, :n] < h_pos).astype(float)
+            for s in range(p["k"]):
+                rows = h.shape[0]
+                if p["visible"] == "bernoulli":
+                    v_neg = (visible_noise[s, :rows] < sigmoid(h @ W + b)).astype(float)
+                else:
+                    v_neg = h @ W + b + visible_noise[s, :rows]
+                h_neg = sigmoid(v_neg @ W.T + c)
+                h = (hidden_noise[s, :rows] < h_neg).astype(float)
+            chain = h
+            dW = lr * (h_pos.T @ v / n - h_neg.T @ v_neg / rows) - lr * p["weight_decay"] * W
+            db = lr * (v.mean(0) - v_neg.mean(0))
+            dc = lr * (h_pos.mean(0) - h_neg.mean(0))
+            if p.get("sparsity_target") is not None:
+                activity = p["sparsity_decay"] * activity + (1 - p["sparsity_decay"]) * h_pos.mean(0)
+                penalty = p["sparsity_cost"] * (activity - p["sparsity_target"])
+                dW -= lr * np.outer(penalty, v.mean(0))
+                dc -= lr * penalty
+            if p["momentum"] or p["initial_momentum"]:
+                velocity = [momentum * old + new for old, new in zip(velocity, (dW, db, dc))]
+                dW, db, dc = velocity
+            W, b, c = W + dW, b + db, c + dc
+    return W, b, c, chain
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"persistent": True, "momentum": 0.0, "initial_momentum": 0.0, "weight_decay": 0.0, "shuffle": False},  # sklearn's
+    {"persistent": True, "k": 2, "momentum_switch": 1, "weight_decay": 0.5},
+    {"sparsity_target": 0.1, "sparsity_cost": 0.5, "initial_momentum": 0.0, "momentum_switch": 2},
+    {"k": 2, "visible": "gaussian", "learning_rate": 0.01},
+])
+def test_fast_loop_matches_the_plain_updates(monkeypatch, kwargs):
+    """The loop's batched, in-place updates (one block per mini-batch, padded short batches,
+    draws made many mini-batches at a time) give the weights of the plain per-mini-batch
+    updates fed the same random draws."""
+    import axon.classic.rbm_fit as rbm_fit
+
+    record = {"noise": [], "orders": []}
+    draw, epoch, init = rbm_fit.ContrastiveDivergence._draw, rbm_fit.ContrastiveDivergence.epoch, \
+        rbm_fit.ContrastiveDivergence.__init__
+
+    def spy_init(self, rbm, theta, data, gen):
+        record["theta"] = theta.double().numpy().copy()
+        init(self, rbm, theta, data, gen)
+
+    def spy_draw(self):
+        draw(self)
+        record["noise"].append((self.visible_noise.double().numpy().copy(), self.hidden_noise.double().numpy().copy()))
+        record["chunk"] = self.chunk
+
+    def spy_epoch(self, momentum):
+        epoch(self, momentum)
+        record["orders"].append(self.order[: self.n_samples].numpy().copy())
+
+    monkeypatch.setattr(rbm_fit, "NOISE_BYTES", 3200)  # a few mini-batches per draw
+    monkeypatch.setattr(rbm_fit.ContrastiveDivergence, "__init__", spy_init)
+    monkeypatch.setattr(rbm_fit.ContrastiveDivergence, "_draw", spy_draw)
+    monkeypatch.setattr(rbm_fit.ContrastiveDivergence, "epoch", spy_epoch)
+    rng = np.random.default_rng(4)
+    X = rng.random((47, 12)) * (rng.random((47, 12)) < 0.6)  # 47 rows: mini-batches of 10, 10, 9, 9, 9
+    if kwargs.get("visible") == "gaussian":
+        X = (X - X.mean(0)) / X.std(0)
+    rbm = RBM(**{"n_components": 5, "n_iter": 3, "learning_rate": 0.1, "random_state": 0, **kwargs}).fit(X)
+    assert 1 < record["chunk"] < 5
+    for order in record["orders"]:
+        assert sorted(order) == list(range(47))
+    if rbm.shuffle:
+        assert not np.array_equal(record["orders"][0], record["orders"][1])
+    W, b, c, chain = _reference_fit(X, rbm.get_params(), record["theta"], record["orders"], record["noise"],
+                                    record["chunk"])
+    assert np.allclose(rbm.components_.numpy(), W, atol=1e-5)
+    assert np.allclose(rbm.intercept_visible_.numpy(), b, atol=1e-5)
+    assert np.allclose(rbm.intercept_hidden_.numpy(), c, atol=1e-5)
+    assert np.array_equal(rbm.h_samples_.numpy(), chain)

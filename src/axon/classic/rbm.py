@@ -33,6 +33,7 @@ from axon.classic._checks import (
     check_unit_interval,
     generator,
 )
+from axon.classic.rbm_fit import ContrastiveDivergence, aligned
 from axon.errors import AxonError
 
 VISIBLE_UNITS = ("bernoulli", "gaussian")
@@ -64,8 +65,8 @@ class RBM(TransformerMixin, BaseEstimator):
 
     Learned: components_ (n_components, n_features), intercept_hidden_ (n_components,),
     intercept_visible_ (n_features,), h_samples_ (chains, n_components) the last negative
-    hidden samples (the persistent chains, batch_size of them, under PCD), n_features_in_,
-    n_iter_."""
+    hidden samples (the persistent chains, batch_size of them, under PCD; one per row of the
+    last mini-batch under CD), n_features_in_, n_iter_."""
 
     def __init__(self, n_components=256, visible="bernoulli", learning_rate=0.1, batch_size=10, n_iter=10, k=1,
                  persistent=False, momentum=0.9, initial_momentum=0.5, momentum_switch=5, weight_decay=1e-4,
@@ -195,7 +196,7 @@ class RBM(TransformerMixin, BaseEstimator):
         input h_ext @ theta[:, :-1], and one product h_ext^T v_ext gives the gradient of W, b
         and c together. components_ and the intercepts are views into it."""
         n_hidden, n_features = self.n_components, data.shape[1]
-        theta = torch.zeros(n_hidden + 1, n_features + 1, device=data.device)
+        theta = aligned(n_hidden + 1, n_features + 1, data.device)
         theta[:n_hidden, :n_features] = torch.randn(n_hidden, n_features, generator=gen, device=data.device) * 0.01
         if self.visible == "bernoulli":
             # the guide: b_i = log(p_i / (1 - p_i)) for the fraction p_i of the data with unit i on
@@ -214,61 +215,15 @@ class RBM(TransformerMixin, BaseEstimator):
         self._check_params()
         data = self._data(X, fitted=False)
         gen = generator(self.random_state, data.device)
-        theta = self._init_params(data, gen)
-        ones = torch.ones(data.shape[0], 1, device=data.device)
-        data_ext = torch.cat([data, ones], 1)
-        chain = torch.cat([torch.zeros(self.batch_size, self.n_components, device=data.device), ones[: self.batch_size]], 1)
-        velocity = torch.zeros_like(theta) if self.momentum or self.initial_momentum else None
-        activity = torch.full((self.n_components,), float(self.sparsity_target or 0.0), device=data.device)
-        n_batches = -(-data.shape[0] // self.batch_size)
+        learning = ContrastiveDivergence(self, self._init_params(data, gen), data, gen)
         for epoch in range(self.n_iter):
             started = time.perf_counter()
-            momentum = self.initial_momentum if epoch < self.momentum_switch else self.momentum
-            if self.shuffle:
-                epoch_data = data_ext[torch.randperm(data.shape[0], generator=gen, device=data.device)]
-            else:
-                epoch_data = data_ext
-            for batch in torch.tensor_split(epoch_data, n_batches):
-                chain = self._update(theta, velocity, batch, chain, ones, gen, momentum, activity)
+            learning.epoch(self.initial_momentum if epoch < self.momentum_switch else self.momentum)
             if self.verbose:
                 self._report(epoch, data, time.perf_counter() - started)
-        self.h_samples_ = chain[:, : self.n_components]
+        self.h_samples_ = learning.chain[: learning.last_chains].clone()
         self.n_iter_ = self.n_iter
         return self
-
-    def _update(self, theta, velocity, v_pos, chain, ones, gen, momentum, activity) -> torch.Tensor:
-        """One CD-k / PCD-k step on the extended mini-batch v_pos (batch, n_features + 1);
-        `chain` (batch_size, n_components + 1) holds the persistent hidden samples (with the
-        bias unit). Updates theta (and velocity) in place; returns the new chain.
-
-        update = learning_rate * (<h v^T>_data - <h v^T>_model) - weight decay - sparsity;
-        with momentum: velocity <- momentum * velocity + update, theta += velocity."""
-        n_hidden, n_features = self.n_components, self.n_features_in_
-        to_hidden, to_visible = theta[:n_hidden].T, theta[:, :n_features]
-        h_pos = torch.sigmoid(v_pos @ to_hidden)
-        n_pos = v_pos.shape[0]
-        h_ext = chain if self.persistent else torch.cat([_bernoulli(h_pos, gen), ones[:n_pos]], 1)
-        for _ in range(self.k):
-            v_neg = self._visible_sample(h_ext @ to_visible, gen)
-            v_neg_ext = torch.cat([v_neg, ones[: v_neg.shape[0]]], 1)
-            h_neg = torch.sigmoid(v_neg_ext @ to_hidden)
-            h_ext = torch.cat([_bernoulli(h_neg, gen), ones[: v_neg.shape[0]]], 1)
-        n_neg = v_neg.shape[0]
-        lr = self.learning_rate
-        target = theta if velocity is None else velocity
-        h_pos_ext = torch.cat([h_pos, ones[:n_pos]], 1)
-        h_neg_ext = torch.cat([h_neg, ones[:n_neg]], 1)
-        target.addmm_(h_pos_ext.T, v_pos, beta=1.0 if velocity is None else momentum, alpha=lr / n_pos)
-        target.addmm_(h_neg_ext.T, v_neg_ext, alpha=-lr / n_neg)
-        if self.weight_decay:
-            target[:n_hidden, :n_features].add_(theta[:n_hidden, :n_features], alpha=-lr * self.weight_decay)
-        if self.sparsity_target is not None:
-            activity.mul_(self.sparsity_decay).add_(h_pos.mean(0), alpha=1 - self.sparsity_decay)
-            penalty = self.sparsity_cost * (activity - self.sparsity_target)
-            target[:n_hidden].addr_(penalty, v_pos.mean(0), alpha=-lr)  # W and c (the bias unit's mean is 1)
-        if velocity is not None:
-            theta.add_(velocity)
-        return h_ext
 
     def _visible_sample(self, pre: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """A visible sample given the visible input h W + b (n, n_features)."""
