@@ -27,13 +27,35 @@ def test_two_processes_equal_one(tmp_path):
     single = PVMRunner(cfg, MovingShapes((12, 12)), tmp_path / "one", metrics_every=3,
                        progress=False)
     single.run(6, log=lambda line: None)
-    a = load_file(str(tmp_path / "par" / "snapshots" / "step_00000006.safetensors"))
-    b = load_file(str(tmp_path / "one" / "snapshots" / "step_00000006.safetensors"))
-    assert a.keys() == b.keys()
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
-    rows_a = (tmp_path / "par" / "metrics.csv").read_text().splitlines()
-    rows_b = (tmp_path / "one" / "metrics.csv").read_text().splitlines()
+    assert_same_run(tmp_path / "par", tmp_path / "one")
+
+
+def test_torchrun_starts_the_same_run(tmp_path):
+    """`torchrun ... -m axon pvm run` (how several machines run it): each process joins as
+    one of torchrun's and the run equals `--procs 2`."""
+    model = tmp_path / "tiny.json"
+    model.write_text(tiny().to_json())
+    common = ["--steps", "6", "--source", "shapes", "--metrics-every", "3", "--threads", "1"]
+    torchrun = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "axon", "pvm", "run", str(model), *common, "--out", str(tmp_path / "torchrun")],
+        capture_output=True, text=True, timeout=300)
+    assert torchrun.returncode == 0, torchrun.stderr
+    assert torchrun.stdout.count("wrote") == 1  # rank 0 alone reports
+    run_parallel(tiny(), "shapes", tmp_path / "par", procs=2, steps=6, metrics_every=3,
+                 threads=1, timeout_s=120)
+    assert_same_run(tmp_path / "torchrun", tmp_path / "par")
+
+
+def assert_same_run(a, b) -> None:
+    """Runs in folders `a` and `b` end with the same weights (float32 rounding) and metrics."""
+    weights_a = load_file(str(a / "snapshots" / "step_00000006.safetensors"))
+    weights_b = load_file(str(b / "snapshots" / "step_00000006.safetensors"))
+    assert weights_a.keys() == weights_b.keys()
+    for k in weights_a:
+        torch.testing.assert_close(weights_a[k], weights_b[k], rtol=1e-5, atol=1e-6)
+    rows_a = (a / "metrics.csv").read_text().splitlines()
+    rows_b = (b / "metrics.csv").read_text().splitlines()
     assert len(rows_a) == len(rows_b) == 3
     mse_a = [float(r.split(",")[4]) for r in rows_a[1:]]
     mse_b = [float(r.split(",")[4]) for r in rows_b[1:]]
@@ -73,5 +95,5 @@ def test_a_crashed_worker_brings_the_run_down_cleanly(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 2
-    assert "worker 1" in err and "stopped" in err
+    assert err.count("error:") == 1 and "rank 1" in err and "SIGKILL" in err  # reported once
     assert all(_gone(p) for p in pids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from axon.cli import common_options
@@ -28,7 +29,14 @@ def add_parser(subparsers) -> None:
     run.add_argument("--source", default="camera", help=SOURCE_HELP)
     run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     run.add_argument("--procs", type=int, default=1,
-                     help="split the units over this many processes (gloo; CPU only)")
+                     help="split the units over this many processes on this node (gloo; CPU only)")
+    run.add_argument("--nnodes", type=int, default=1, metavar="M",
+                     help="with --procs: number of nodes, each starting --procs processes (default 1)")
+    run.add_argument("--node-rank", type=int, default=0, metavar="R", help="this node's rank, 0..M-1")
+    run.add_argument("--master", metavar="HOST:PORT",
+                     help="address of node 0 that every node reaches (default on one node: a free local port)")
+    run.add_argument("--timeout", type=float, default=600, metavar="S",
+                     help="seconds a cross-process exchange may wait before the run fails (default 600)")
     run.add_argument("--threads", type=int, default=1,
                      help="torch threads per process (default 1: the batched matrix-vector "
                      "products are memory-bound and extra threads only contend; use --procs "
@@ -135,16 +143,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     open_source(args.source, size, cfg.input_channels)  # fail early on a bad source
     if args.resume:
         load_snapshot(args.resume, expect=cfg)  # a different model changes nothing
-    if args.procs > 1:
+    from axon.dist.group import launched
+
+    if args.procs > 1 or args.nnodes > 1 or launched():
         from axon.pvm.parallel import run_parallel
 
         if args.shell is not None or args.video is not None:
-            raise ConfigError("--shell and --video need --procs 1")
+            raise ConfigError("--shell and --video need one process (--procs 1)")
         if args.device != "cpu":
-            raise ConfigError(f"--device {args.device}: --procs > 1 runs on CPU (gloo)")
+            raise ConfigError(f"--device {args.device}: a run of several processes runs on CPU (gloo)")
         run_parallel(cfg, args.source, out, args.procs, args.steps, args.metrics_every,
-                     args.display_every, args.snapshot_every, args.resume, args.threads)
-        print(f"wrote {out}")
+                     args.display_every, args.snapshot_every, args.resume, args.threads,
+                     args.timeout, args.nnodes, args.node_rank, args.master)
+        if not launched() or int(os.environ["RANK"]) == 0:
+            print(f"wrote {out}")
         return 0
     torch.set_num_threads(args.threads)
     runner = PVMRunner(cfg, open_source(args.source, size, cfg.input_channels), out,

@@ -5,30 +5,26 @@ has the signals of the next layer and next step's context; results equal the
 single-process run within float32 rounding. The collectives block in gloo, so nothing
 busy-waits.
 
-The parent process only supervises: it waits on the workers' exit sentinels; when one
-fails, it terminates the others and raises, so no worker is left behind. Process 0
-writes the metrics, displays and snapshots (gathering the units from all processes);
-snapshots are the same files a single-process run writes.
-
-This module uses torch.distributed directly (axon.dist, for data-parallel training,
-was not there when it was written). Across machines, start `_worker` under torchrun.
+The processes are started and supervised by axon.dist (torch.distributed's elastic
+agent, as for data-parallel training): one node with `--procs P`, several with
+`--nnodes/--node-rank/--master`, or under torchrun. When a process fails or dies, the
+others are stopped and the failure is reported once, with its rank; no process is left
+behind. Process 0 writes the metrics, displays and snapshots (gathering the units from
+all processes); snapshots are the same files a single-process run writes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import sys
-from datetime import timedelta
-from multiprocessing.connection import wait
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
-from axon.errors import AxonError, ConfigError
+from axon.dist import join, launch, leave
+from axon.dist.group import collective, launched
+from axon.errors import ConfigError
 from axon.pvm.config import PVMConfig, parse_model
 from axon.pvm.topology import build_topology
 
@@ -41,9 +37,10 @@ def split_bounds(units: int, parts: int) -> list[int]:
 class GlooCollective:
     """The collective of one process among `world` (see module docstring)."""
 
-    def __init__(self, rank: int, world: int, cfg: PVMConfig):
+    def __init__(self, rank: int, world: int, cfg: PVMConfig, timeout: float = 600):
         self.rank, self.world, self.is_root = rank, world, rank == 0
         self.bounds = [split_bounds(t.units, world) for t in build_topology(cfg)]
+        self.timeout = timeout  # seconds, quoted when a collective times out
 
     def owned(self, cfg: PVMConfig) -> list[tuple[int, int]]:
         return [(b[self.rank], b[self.rank + 1]) for b in self.bounds]
@@ -55,98 +52,66 @@ class GlooCollective:
         padded = owned.new_zeros((widest, *owned.shape[1:]))
         padded[: len(owned)] = owned
         parts = [torch.empty_like(padded) for _ in range(self.world)]
-        dist.all_gather(parts, padded.contiguous())
+        with collective(f"the all-gather of layer {layer}'s units", self.timeout):
+            dist.all_gather(parts, padded.contiguous())
         return torch.cat([parts[i][: b[i + 1] - b[i]] for i in range(self.world)])
 
     exchange = gather_units
 
     def sum(self, t: torch.Tensor) -> torch.Tensor:
         t = t.clone()
-        dist.all_reduce(t)
+        with collective("the all-reduce of the metrics", self.timeout):
+            dist.all_reduce(t)
         return t
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank: int, world: int, port: int, job: dict) -> None:
-    """One process of a multi-process run (the entry point of each spawned worker)."""
+def _process(job: dict) -> None:
+    """Body of every process: join the group, then run this process's units. Process 0
+    writes `workers.json` (every process's id) into the output folder."""
     from axon.data.video import open_source
     from axon.pvm.runner import PVMRunner
 
     torch.set_num_threads(job["threads"])
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world, timeout=timedelta(seconds=job["timeout_s"]))
+    join("gloo", job["timeout_s"])
     try:
+        rank, world = dist.get_rank(), dist.get_world_size()
+        pids = [None] * world
+        dist.all_gather_object(pids, os.getpid())
+        if rank == 0:
+            (Path(job["out_dir"]) / "workers.json").write_text(json.dumps(pids))
         cfg = parse_model(json.loads(job["model"]))
         size = (cfg.input_size, cfg.input_size)
         source = open_source(job["source"], size, cfg.input_channels)
-        runner = PVMRunner(cfg, source, job["out_dir"], "cpu",
-                           metrics_every=job["metrics_every"],
-                           display_every=job["display_every"],
-                           snapshot_every=job["snapshot_every"],
-                           collective=GlooCollective(rank, world, cfg), progress=False)
+        runner = PVMRunner(cfg, source, job["out_dir"], "cpu", metrics_every=job["metrics_every"],
+                           display_every=job["display_every"], snapshot_every=job["snapshot_every"],
+                           collective=GlooCollective(rank, world, cfg, job["timeout_s"]),
+                           progress=False)
         if job["resume"]:
             runner.resume(job["resume"])
-        quiet = lambda line: None  # noqa: E731
-        runner.run(job["steps"], log=None if rank == 0 else quiet)
-    except AxonError as err:
-        print(f"axon pvm run (process {rank}): error: {err}", file=sys.stderr, flush=True)
-        sys.exit(2)
+        runner.run(job["steps"], log=None if rank == 0 else (lambda line: None))
     finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        leave()
 
 
 def run_parallel(cfg: PVMConfig, source: str, out_dir: str | Path, procs: int, steps: int,
                  metrics_every: int = 100, display_every: int = 0, snapshot_every: int = 0,
-                 resume: str | None = None, threads: int | None = None,
-                 timeout_s: int = 600) -> None:
-    """Run `cfg` on `procs` processes (see module docstring). Writes `workers.json`
-    (the workers' process ids) into `out_dir`. Raises AxonError if a worker fails;
-    the other workers are then terminated."""
-    import torch.multiprocessing as mp
-
-    if procs < 2:
-        raise ConfigError(f"--procs: run_parallel needs >= 2 processes, got {procs}")
+                 resume: str | None = None, threads: int | None = None, timeout_s: float = 600,
+                 nnodes: int = 1, node_rank: int = 0, master: str | None = None) -> None:
+    """Run `cfg` on `procs` processes on this node (of `nnodes`; node 0 at `master`
+    HOST:PORT), or, when this process was itself started by torchrun, as one of its
+    processes (`procs` is then torchrun's). The output folder must be one every node sees.
+    Raises axon.dist.DistributedError naming the rank that failed first; a collective that
+    waits longer than `timeout_s` seconds fails."""
+    if procs < 1:
+        raise ConfigError(f"--procs: expected >= 1, got {procs}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     job = {"model": cfg.to_json(), "source": source, "out_dir": str(out_dir), "steps": steps,
            "metrics_every": metrics_every, "display_every": display_every,
            "snapshot_every": snapshot_every, "resume": resume,
-           "threads": threads or max(1, (os.cpu_count() or 1) // procs),
-           "timeout_s": timeout_s}
-    ctx = mp.get_context("spawn")
-    port = _free_port()
-    workers = [ctx.Process(target=_worker, args=(r, procs, port, job), name=f"pvm-worker-{r}")
-               for r in range(procs)]
-    for w in workers:
-        w.start()
-    (out_dir / "workers.json").write_text(json.dumps([w.pid for w in workers]))
-    try:
-        alive = {w.sentinel: w for w in workers}
-        while alive:
-            for sentinel in wait(list(alive)):
-                w = alive.pop(sentinel)
-                w.join()
-                if w.exitcode != 0:
-                    raise AxonError(
-                        f"worker {workers.index(w)} (pid {w.pid}) exited with code "
-                        f"{w.exitcode}; the run was stopped")
-    finally:
-        _stop(workers)
-
-
-def _stop(workers) -> None:
-    """Terminate and reap every worker still running (SIGTERM, then SIGKILL)."""
-    for w in workers:
-        if w.is_alive():
-            w.terminate()
-    for w in workers:
-        w.join(timeout=10)
-        if w.is_alive():
-            os.kill(w.pid, signal.SIGKILL)
-            w.join()
+           "threads": threads or max(1, (os.cpu_count() or 1) // procs), "timeout_s": timeout_s}
+    if launched():
+        _process(job)
+    else:
+        launch(_process, (job,), nproc=procs, nnodes=nnodes, node_rank=node_rank, master=master,
+               backend="gloo", timeout=timeout_s)
