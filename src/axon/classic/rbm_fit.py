@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import torch
 
 ALIGN = 16  # floats: rows start on 64-byte boundaries, which BLAS handles faster
-NOISE_BYTES = 1 << 22  # the random draws made in one call: at most 4 MiB
+NOISE_BYTES = 1 << 20  # the random draws made in one call: at most 1 MiB (stays in cache)
 
 
 def aligned(rows: int, cols: int, device, fill: float = 0.0) -> torch.Tensor:
@@ -45,6 +46,26 @@ def even_batches(n_samples: int, batch_size: int) -> list[int]:
     return [quotient + 1] * remainder + [quotient] * (n_batches - remainder)
 
 
+class Uniforms:
+    """Fills float32 tensors with uniform draws in [0, 1), 24 random bits each (as torch.rand
+    makes them). On CPU the bits come from NumPy's SFC64 generator, seeded once from `gen`:
+    about twice as fast as torch's Mersenne twister, whose draws would otherwise be a fifth
+    of an RBM's time per mini-batch on small data. On other devices: torch.rand on `gen`."""
+
+    def __init__(self, gen: torch.Generator, device: torch.device):
+        self.gen = gen
+        seed = int(torch.randint(2**62, (1,), generator=gen, device=gen.device))
+        self.bits = np.random.SFC64(seed) if device.type == "cpu" else None
+
+    def fill_(self, out: torch.Tensor) -> None:
+        """Overwrite the contiguous float32 tensor `out` with draws."""
+        if self.bits is None:
+            out.uniform_(generator=self.gen)
+            return
+        raw = torch.from_numpy(self.bits.random_raw(-(-out.numel() // 2)).view(np.int32))[: out.numel()]
+        out.view(-1).copy_(raw.bitwise_and_(0xFFFFFF)).mul_(2.0**-24)
+
+
 def _views(tensor: torch.Tensor, needed: bool):
     """The slices tensor[i] (a tuple), or None for every i when not `needed`."""
     return tensor.unbind(0) if needed else itertools.repeat(None)
@@ -60,6 +81,7 @@ class ContrastiveDivergence:
 
     def __init__(self, rbm, theta: torch.Tensor, data: torch.Tensor, gen: torch.Generator):
         self.rbm, self.theta, self.gen = rbm, theta, gen
+        self.uniforms = Uniforms(gen, data.device)
         n_samples, n_features = data.shape
         n_hidden, device = rbm.n_components, data.device
         sizes = even_batches(n_samples, rbm.batch_size)
@@ -140,10 +162,10 @@ class ContrastiveDivergence:
     def _draw(self) -> None:
         """Fill the noise buffers for the next `chunk` mini-batches."""
         if self.bernoulli:
-            self.visible_noise.uniform_(generator=self.gen)
+            self.uniforms.fill_(self.visible_noise)
         else:
             self.visible_noise.normal_(generator=self.gen)
-        self.hidden_noise.uniform_(generator=self.gen)
+        self.uniforms.fill_(self.hidden_noise)
 
     def _sample_hidden(self, v: torch.Tensor, probs: torch.Tensor, sampled: torch.Tensor, draws: torch.Tensor) -> None:
         """probs <- p(h = 1 | v) for the rows v (n, n_features + 1); chain <- a sample of
