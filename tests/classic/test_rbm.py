@@ -295,3 +295,17 @@ def test_fast_loop_matches_the_plain_updates(monkeypatch, kwargs):
     assert np.allclose(rbm.intercept_visible_.numpy(), b, atol=1e-5)
     assert np.allclose(rbm.intercept_hidden_.numpy(), c, atol=1e-5)
     assert np.array_equal(rbm.h_samples_.numpy(), chain)
+
+
+def test_uniform_draws():
+    from axon.classic.rbm_fit import Uniforms
+
+    draws = [torch.empty(100_001) for _ in range(2)]
+    for out in draws:
+        Uniforms(torch.Generator().manual_seed(3), torch.device("cpu")).fill_(out)
+    assert torch.equal(draws[0], draws[1])  # seeded from the generator
+    assert 0.0 <= draws[0].min() and draws[0].max() < 1.0
+    assert abs(draws[0].mean().item() - 0.5) < 0.005 and abs(draws[0].var().item() - 1 / 12) < 0.002
+    assert torch.unique(draws[0]).numel() > 99_000  # 24 random bits each
+    histogram = torch.histc(draws[0], bins=10, min=0.0, max=1.0)
+    assert (histogram - 10_000).abs().max() < 500

@@ -15,10 +15,11 @@ starts n_neg rows above its data, over rows of mini-batches already used: the ne
 samples are written there, and no mini-batch is copied. When n_samples is not a multiple
 of the batch size the shorter mini-batches are padded with rows whose scale is 0.
 
-Sampling. A binary unit is on when a uniform draw falls below its probability; Gaussian
-visible units add a standard normal draw to their input. The draws of many mini-batches
-come from one call per buffer (NOISE_BYTES): visible draws (k per mini-batch), then hidden
-draws (k per mini-batch, one more under CD for the sample of the data's hidden units)."""
+Sampling. A binary unit is on when a uniform draw (Uniforms) falls below its probability;
+Gaussian visible units add a standard normal draw to their input. The draws of up to
+NOISE_BYTES worth of an epoch's mini-batches are made at once, at the first of them: the
+visible draws (k per mini-batch), then the hidden ones (k per mini-batch, and under CD one
+more, stored last, for the sample of the data's hidden units)."""
 
 from __future__ import annotations
 
@@ -134,20 +135,22 @@ class ContrastiveDivergence:
         batch, slot = torch.arange(len(sizes), device=device)[:, None], torch.arange(width, device=device)
         size = torch.tensor(sizes, device=device)[:, None]
         start = batch * sizes[-1] + batch.clamp(max=len(sizes) - sizes.count(sizes[-1]))
-        real = slot < size
-        self.slots = torch.where(real, start + slot, n_samples).flatten()
+        self.slots = torch.where(slot < size, start + slot, n_samples).flatten()
         self.buffer = aligned(n_neg + len(sizes) * width, n_features + 1, device, 1.0)
         row = self.buffer.stride(0)
         blocks = self.buffer.as_strided((len(sizes), n_neg + width, n_features + 1), (width * row, row, 1))
-        pos_scale = torch.where(real, rbm.learning_rate / size, 0.0)
-        neg_scale = -pos_scale if not rbm.persistent else \
-            torch.full((len(sizes), n_neg), -rbm.learning_rate / n_neg, device=device)
+        scales, means = {}, {}  # by mini-batch size
+        for n in set(sizes):
+            real = torch.arange(width, device=device) < n
+            pos_scale = torch.where(real, rbm.learning_rate / n, 0.0)
+            neg_scale = torch.full((n_neg,), -rbm.learning_rate / n_neg, device=device) if rbm.persistent else -pos_scale
+            scales[n], means[n] = torch.cat([neg_scale, pos_scale])[:, None], torch.where(real, 1.0 / n, 0.0)
         sparse, cd = rbm.sparsity_target is not None, not rbm.persistent
-        return list(zip(blocks.unbind(0), blocks[:, :n_neg, :n_features].unbind(0),
-                        torch.cat([neg_scale, pos_scale], 1)[:, :, None].unbind(0),
+        return list(zip(blocks.unbind(0), blocks[:, :n_neg, :n_features].unbind(0), [scales[n] for n in sizes],
                         _views(blocks[:, :n_neg], cd or rbm.k > 1), _views(blocks[:, n_neg:], cd or sparse),
-                        _views(torch.where(real, 1.0 / size, 0.0), sparse)))
+                        [means[n] for n in sizes] if sparse else itertools.repeat(None)))
 
+    @torch.inference_mode()  # no autograd bookkeeping: a few per cent of the time on small data
     def epoch(self, momentum: float) -> None:
         """One pass over the data in mini-batches, with this momentum."""
         if self.rbm.shuffle:
