@@ -47,11 +47,14 @@ def resolve_loss(loss: str | LossFn) -> LossFn:
 
 
 def _rng_state() -> dict:
+    """Every generator's state; the long integer vectors (Python's and NumPy's Mersenne
+    Twister) as int64 tensors, cheap to copy and store."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
     state = {
         "torch": torch.get_rng_state(),
-        "python": random.getstate(),
-        "numpy": [keys.tolist(), pos, has_gauss, gauss],
+        "python": [version, torch.from_numpy(np.array(internal, dtype=np.int64)), gauss_next],
+        "numpy": [torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -60,9 +63,10 @@ def _rng_state() -> dict:
 
 def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(torch.as_tensor(internal).tolist()), gauss_next))
     keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state(("MT19937", np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    np.random.set_state(("MT19937", np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
