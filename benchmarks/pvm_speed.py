@@ -16,6 +16,9 @@ memory-bandwidth bound measured in the same run, and against a per-unit loop bas
 
     .venv/bin/python benchmarks/pvm_speed.py [--models experiment-1 seed-small large]
         [--threads N] [--repeats R] [--device cpu|cuda]
+
+On CUDA each timed round is 50 steps, and the eager step is compared with the step
+replayed from CUDA graphs (axon.pvm.graph).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import torch
 from axon.bench.timing import time_interleaved
 from axon.pvm.config import apply_overrides, load_model
 from axon.pvm.engine import PVMEngine
+from axon.pvm.graph import GraphedStep
 from axon.pvm.reference import ReferencePVM
 from axon.pvm.snapshot import save_snapshot
 
@@ -71,30 +75,60 @@ def bench_model(name: str, device: str, repeats: int, bandwidth: float,
     cfg = apply_overrides(load_model(EXAMPLES / f"{name}.json"), ALL_LEARNING)
     engine = PVMEngine(cfg, device)
     video = frames(cfg.input_size, 8, device)
+    steppers = {"axon": engine}
+    if device.startswith("cuda"):  # eager launches vs CUDA-graph replays
+        steppers = {"eager": engine, "graphed": GraphedStep(PVMEngine(cfg, device))}
+    per_call = 50 if device.startswith("cuda") else 1  # steps per timed call
     k = [0]
 
-    def axon_step() -> None:
-        engine.step(video[k[0] % len(video)])
-        k[0] += 1
+    def timed(stepper):
+        def run() -> None:
+            for _ in range(per_call):
+                stepper.step(video[k[0] % len(video)])
+                k[0] += 1
+        return run
 
-    t = time_interleaved({"axon": axon_step}, repeats, warmup=3)["axon"]
+    times = time_interleaved({n: timed(s) for n, s in steppers.items()}, repeats, warmup=3)
     bound = bandwidth / step_bytes(engine)
     strict = bandwidth / step_bytes(engine, strict=True)
-    line = (f"{name:13s} {sum(l.n for l in engine.layers):5d} units  axon {1 / t:8.1f} steps/s"
-            f"  bound {bound:8.1f} steps/s  ratio to bound {(1 / t) / bound:5.2f}"
-            f"  (strict bound {strict:8.1f}, ratio {(1 / t) / strict:5.2f})")
-    if baseline_steps and device == "cpu":
-        weights = [[tuple(w.numpy() for w in engine.unit_weights(l, i))
-                    for i in range(layer.n)] for l, layer in enumerate(engine.layers)]
-        ref = ReferencePVM(cfg, weights, dtype=np.float32)
-        np_frames = [f.cpu().numpy() for f in video]
-        ref.step(np_frames[0])
-        start = time.perf_counter()
-        for i in range(baseline_steps):
-            ref.step(np_frames[(i + 1) % len(np_frames)])
-        tb = (time.perf_counter() - start) / baseline_steps
-        line += f"  per-unit loop {1 / tb:6.2f} steps/s  speedup x{tb / t:6.1f}"
-    print(line, flush=True)
+    units = sum(layer.n for layer in engine.layers)
+    for label, t in times.items():
+        rate = per_call / t
+        line = (f"{name:13s} {units:5d} units  {label:7s} {rate:8.1f} steps/s  bound "
+                f"{bound:8.1f} steps/s  ratio to bound {rate / bound:5.2f}  (strict bound "
+                f"{strict:8.1f}, ratio {rate / strict:5.2f})")
+        if baseline_steps and device == "cpu":
+            tb = baseline_time(engine, cfg, video, baseline_steps)
+            line += f"  per-unit loop {1 / tb:6.2f} steps/s  speedup x{tb * rate:6.1f}"
+        print(line, flush=True)
+
+
+def graph_check(name: str, device: str, steps: int = 30) -> None:
+    """Largest difference between an eager and a graph-replayed engine after the
+    same steps (float32 rounding only)."""
+    cfg = apply_overrides(load_model(EXAMPLES / f"{name}.json"), ALL_LEARNING)
+    eager, graphed = PVMEngine(cfg, device), PVMEngine(cfg, device)
+    stepper = GraphedStep(graphed)
+    for f in frames(cfg.input_size, steps, device):
+        eager.step(f)
+        stepper.step(f)
+    diff = max((a - b).abs().max().item() for a, b in
+               zip(eager.state_tensors().values(), graphed.state_tensors().values()))
+    print(f"{name}: eager vs graphed after {steps} steps, max state difference {diff:.2e}"
+          f" ({len(stepper.replays)} graphs{', FAILED: ' + stepper.failed if stepper.failed else ''})")
+
+
+def baseline_time(engine: PVMEngine, cfg, video: list[torch.Tensor], steps: int) -> float:
+    """Seconds per step of the per-unit loop reference from the engine's weights."""
+    weights = [[tuple(w.numpy() for w in engine.unit_weights(l, i))
+                for i in range(layer.n)] for l, layer in enumerate(engine.layers)]
+    ref = ReferencePVM(cfg, weights, dtype=np.float32)
+    np_frames = [f.cpu().numpy() for f in video]
+    ref.step(np_frames[0])
+    start = time.perf_counter()
+    for i in range(steps):
+        ref.step(np_frames[(i + 1) % len(np_frames)])
+    return (time.perf_counter() - start) / steps
 
 
 def memory(device: str) -> None:
@@ -125,6 +159,8 @@ def main() -> None:
     bw, inplace = bandwidths(args.device)
     print(f"device {args.device}, {torch.get_num_threads()} threads, copy bandwidth "
           f"{bw / 1e9:.1f} GB/s (read + write; in-place scale {inplace / 1e9:.1f} GB/s)")
+    if args.device.startswith("cuda"):
+        graph_check("seed-small", args.device)
     for name in args.models:
         bench_model(name, args.device, args.repeats, bw, args.baseline_steps)
 

@@ -200,3 +200,26 @@ def test_graphed_step_falls_back_to_eager_steps():
             stepper.step(frame)
     for a, b in zip(plain.state_tensors().values(), graphed.state_tensors().values()):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_chunked_steps_match_whole_layer_steps():
+    """Stepping units in cache-sized chunks computes what one batch of all units does."""
+    cfg = tiny()
+    whole, chunked = PVMEngine(cfg, chunk_bytes=None), PVMEngine(cfg, chunk_bytes=1)
+    assert len(chunked.layers[0].chunks) == chunked.layers[0].n > 1
+    for frame in frames(6):
+        whole.step(frame)
+        chunked.step(frame)
+    for a, b in zip(whole.state_tensors().values(), chunked.state_tensors().values()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_copy_baseline_is_the_signal_change():
+    engine = PVMEngine(tiny())
+    video = frames(3)
+    for frame in video:
+        engine.step(frame)
+    change = sum(((engine.patches(b) - engine.patches(a)) ** 2).sum().item()
+                 for a, b in zip(video, video[1:]))
+    assert engine.copy_sq[0].item() == pytest.approx(change, rel=1e-5)
+    assert engine.err_count[0].item() == 2 * engine.patches(video[0]).numel()

@@ -33,6 +33,7 @@ from axon.pvm.config import PVMConfig
 from axon.pvm.topology import FEEDBACK, LATERAL, TOP, TWO_BACK, LayerTopology, build_topology
 
 Exchange = Callable[[int, torch.Tensor], torch.Tensor]
+CPU_CHUNK_BYTES = 1 << 20  # weights + momentum stepped together on CPU (about an L2 cache)
 
 
 def activate(x: torch.Tensor, kind: str, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -129,13 +130,20 @@ class LayerState:
             self.readout = (r * (H + 1) ** -0.5).to(device=device, dtype=dtype)
             self.heat = torch.full((n, T), 0.5, device=device, dtype=dtype)
 
-    def bind_buffers(self) -> None:
+    def bind_buffers(self, chunk_bytes: int | None) -> None:
         """Fix the running state's storage: the hidden state becomes a view of
-        `h1 = [hidden, 1] (n, H + 1)`, and the input's bias column is set once."""
+        `h1 = [hidden, 1] (n, H + 1)`; the next input is built in `x_next (n, D)`, whose
+        bias column is set once. Units are stepped in chunks of about `chunk_bytes` of
+        weights and momentum (None: all at once), so that the weights a chunk's update
+        writes are still in cache when its forward pass reads them."""
         h1 = self.hidden.new_ones(self.n, self.H + 1)
         h1[:, :self.H] = self.hidden
         self.h1, self.hidden = h1, h1[:, :self.H]
-        self.x_in[:, -1] = 1
+        self.x_next = torch.zeros_like(self.x_in)
+        self.x_in[:, -1] = self.x_next[:, -1] = 1
+        per_unit = 2 * (self.D * self.H + (self.H + 1) * self.S) * self.w1.element_size()
+        size = max(1, self.n if chunk_bytes is None else chunk_bytes // per_unit)
+        self.chunks = [(a, min(a + size, self.n)) for a in range(0, self.n, size)]
 
     def real_rows(self, i: int) -> list[int]:
         """Rows of unit i's (padded) input vector that carry real inputs."""
@@ -162,14 +170,18 @@ class PVMEngine:
 
     `owned[l] = (start, stop)` restricts the engine to a slice of each layer's units
     (for the multi-process runner); `exchange(l, hidden_owned)` must then return the
-    whole layer's hidden states `(units_l, H)`.
+    whole layer's hidden states `(units_l, H)`. `chunk_bytes`: see
+    `LayerState.bind_buffers` (default: CPU_CHUNK_BYTES on CPU, whole layers on GPU).
     """
 
     def __init__(self, cfg: PVMConfig, device: str | torch.device = "cpu",
                  owned: list[tuple[int, int]] | None = None,
-                 exchange: Exchange | None = None, dtype: torch.dtype = torch.float32):
+                 exchange: Exchange | None = None, dtype: torch.dtype = torch.float32,
+                 chunk_bytes: int | None | str = "auto"):
         self.cfg = cfg
         self.device = torch.device(device)
+        if chunk_bytes == "auto":
+            chunk_bytes = CPU_CHUNK_BYTES if self.device.type == "cpu" else None
         self.dtype = dtype
         self.topology = build_topology(cfg)
         self.total_units = sum(t.units for t in self.topology)
@@ -184,7 +196,7 @@ class PVMEngine:
             if (a, b) != (0, topo.units):
                 full = _slice_layer(full, a, b, topo)
             _to_device(full, self.device)
-            full.bind_buffers()
+            full.bind_buffers(chunk_bytes)
             self.layers.append(full)
         pad = self.total_units
         for layer in self.layers:
@@ -235,11 +247,11 @@ class PVMEngine:
     # -- metrics --------------------------------------------------------------
     def reset_metrics(self) -> None:
         """Zero the per-layer running sums of |error|, error^2 and their counts, and of
-        layer 0's "next frame = this frame" squared error (in place)."""
+        the squared error of predicting "next signal = this signal" (in place)."""
         if not hasattr(self, "err_abs"):
             n = len(self.topology)
             z = lambda *shape: torch.zeros(*shape, dtype=torch.float64, device=self.device)  # noqa: E731
-            self.err_abs, self.err_sq, self.err_count, self.copy_sq = z(n), z(n), z(n), z(())
+            self.err_abs, self.err_sq, self.err_count, self.copy_sq = z(n), z(n), z(n), z(n)
         for t in (self.err_abs, self.err_sq, self.err_count, self.copy_sq):
             t.zero_()
 
@@ -308,15 +320,20 @@ class PVMEngine:
                 torch.index_select(below_full, 0, layer.children.reshape(-1),
                                    out=signal.view(-1, below_full.shape[1]))
             if self.has_pred:
-                if l == 0:
-                    self.copy_sq += (signal - layer.prev_signal).square().sum(dtype=torch.float64)
+                self.copy_sq[l] += (signal - layer.prev_signal).square().sum(dtype=torch.float64)
                 err = torch.sub(signal, layer.pred, out=layer.error)
                 self.err_abs[l] += err.abs().sum(dtype=torch.float64)
                 self.err_sq[l] += err.square().sum(dtype=torch.float64)
                 self.err_count[l] += err.numel()
-                if not (isinstance(rates[l], float) and rates[l] == 0):
-                    self._learn(layer, err, rates[l], inv_scales[l])
-            self._forward(layer, signal, l)
+            learn = self.has_pred and not (isinstance(rates[l], float) and rates[l] == 0)
+            if learn:
+                delta_o = layer.error * activation_slope(layer.pred, self.cfg.activation)
+            self._build_input(layer, signal, l)
+            for a, b in layer.chunks:
+                if learn:
+                    self._learn(layer, a, b, delta_o[a:b], rates[l], inv_scales[l])
+                self._predict(layer, a, b)
+            layer.x_in.copy_(layer.x_next)
             full = self.exchange(l, layer.hidden)
             top = layer.topo
             self.hidden_now[top.offset:top.offset + top.units] = full
@@ -325,21 +342,33 @@ class PVMEngine:
                 self._readout(layer, l, mask)
         self.hidden_prev.copy_(self.hidden_now)
 
-    def _learn(self, layer: LayerState, err: torch.Tensor, rate, inv_scale) -> None:
-        """Backpropagate the error of the prediction made last step `err (n, S)` and
-        update both weight matrices with momentum (see `momentum_update`)."""
-        kind, H = self.cfg.activation, layer.H
-        delta_o = err * activation_slope(layer.pred, kind)                      # (n, S)
-        back = torch.bmm(layer.w2[:, :H, :], delta_o.unsqueeze(2)).squeeze(2)   # (n, H)
-        delta_h = back * activation_slope(layer.hidden, kind)
-        momentum_update(layer.w2, layer.m2, layer.h1, delta_o * rate, inv_scale)
-        momentum_update(layer.w1, layer.m1, layer.x_in, delta_h * rate, inv_scale)
+    def _learn(self, layer: LayerState, a: int, b: int, delta_o: torch.Tensor, rate,
+               inv_scale) -> None:
+        """Units [a, b): backpropagate the output deltas of the prediction made last
+        step `delta_o (b - a, S)` and update both weight matrices with momentum (see
+        `momentum_update`)."""
+        H = layer.H
+        w2 = layer.w2[a:b]
+        back = torch.bmm(w2[:, :H, :], delta_o.unsqueeze(2)).squeeze(2)        # (b-a, H)
+        delta_h = back * activation_slope(layer.hidden[a:b], self.cfg.activation)
+        momentum_update(w2, layer.m2[a:b], layer.h1[a:b], delta_o * rate, inv_scale)
+        momentum_update(layer.w1[a:b], layer.m1[a:b], layer.x_in[a:b], delta_h * rate,
+                        inv_scale)
 
-    def _forward(self, layer: LayerState, signal: torch.Tensor, l: int) -> None:
-        """Build the input `x_in (n, D)` in place and compute the new hidden state and
-        prediction (in place)."""
+    def _predict(self, layer: LayerState, a: int, b: int) -> None:
+        """Units [a, b): the new hidden state and prediction from `x_next` (in place)."""
+        kind = self.cfg.activation
+        x = layer.x_next[a:b]
+        activate(torch.bmm(x.unsqueeze(1), layer.w1[a:b]).squeeze(1), kind,
+                 out=layer.hidden[a:b])
+        activate(torch.bmm(layer.h1[a:b].unsqueeze(1), layer.w2[a:b]).squeeze(1), kind,
+                 out=layer.pred[a:b])
+
+    def _build_input(self, layer: LayerState, signal: torch.Tensor, l: int) -> None:
+        """Write this step's input into `x_next (n, D)` and advance the running
+        signal state (integral, previous signals)."""
         cfg, f = self.cfg, self.cfg.features
-        n, S, x = layer.n, layer.S, layer.x_in
+        n, S, x = layer.n, layer.S, layer.x_next
         layer.integral.mul_(cfg.tau).add_(signal, alpha=1 - cfg.tau)
         blocks = [signal]
         if f.derivative:
@@ -359,10 +388,6 @@ class PVMEngine:
         torch.mul(ctx.view(n, layer.C, layer.H), self._gate(l), out=ctx_view)
         layer.prev2.copy_(layer.prev_signal)
         layer.prev_signal.copy_(signal)
-        activate(torch.bmm(x.unsqueeze(1), layer.w1).squeeze(1), cfg.activation,
-                 out=layer.hidden)
-        activate(torch.bmm(layer.h1.unsqueeze(1), layer.w2).squeeze(1), cfg.activation,
-                 out=layer.pred)
 
     def _readout(self, layer: LayerState, l: int, mask: torch.Tensor | None) -> None:
         ro = self.cfg.readout

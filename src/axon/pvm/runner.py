@@ -4,8 +4,9 @@ Output folder:
     model.json                    the model being run
     metrics.csv                   every K steps: steps/s, learning rate, per-layer mean
                                   absolute and mean squared prediction error over the
-                                  last K steps, and layer 0's "next frame = this frame"
-                                  squared error for comparison
+                                  last K steps, and each layer's squared error of
+                                  predicting "next signal = this signal" (copy_mse_l;
+                                  layer 0: "next frame = this frame") for comparison
     snapshots/step_NNNNNNNN.safetensors   resumable snapshots (weights + JSON state)
     display/step_NNNNNNNN.png     the display grid (input, states, predictions, errors,
                                   readout heatmaps, one-frame-ahead prediction)
@@ -196,9 +197,9 @@ class PVMRunner:
     def _metrics(self) -> None:
         eng, col = self.engine, self.collective
         sums = col.sum(torch.cat([eng.err_abs, eng.err_sq, eng.err_count,
-                                  eng.copy_sq.reshape(1)]))
+                                  eng.copy_sq]))
         n = len(eng.layers)
-        abs_, sq, count, copy = sums[:n], sums[n:2 * n], sums[2 * n:3 * n], sums[3 * n]
+        abs_, sq, count, copy = sums[:n], sums[n:2 * n], sums[2 * n:3 * n], sums[3 * n:]
         eng.reset_metrics()
         now, step = time.perf_counter(), self.step_count
         t0, s0 = self._rate_clock
@@ -210,8 +211,9 @@ class PVMRunner:
             c = count[l].item()
             row[f"mae_{l}"] = abs_[l].item() / c if c else math.nan
             row[f"mse_{l}"] = sq[l].item() / c if c else math.nan
-        c0 = count[0].item()
-        row["copy_mse_0"] = copy.item() / c0 if c0 else math.nan
+        for l in range(n):
+            c = count[l].item()
+            row[f"copy_mse_{l}"] = copy[l].item() / c if c else math.nan
         self.last_metrics = row
         if col.is_root:
             path = self.out_dir / "metrics.csv"
