@@ -194,7 +194,8 @@ class RBM(TransformerMixin, BaseEstimator):
         theta (n_components + 1, n_features + 1) = [[W, c], [b, 0]], so that with v and h
         extended by a unit fixed at 1, the hidden input is v_ext @ theta[:-1].T, the visible
         input h_ext @ theta[:, :-1], and one product h_ext^T v_ext gives the gradient of W, b
-        and c together. components_ and the intercepts are views into it."""
+        and c together. components_ and the intercepts are views into it (its rows 64-byte
+        aligned, which the products of the learning loop run faster on)."""
         n_hidden, n_features = self.n_components, data.shape[1]
         theta = aligned(n_hidden + 1, n_features + 1, data.device)
         theta[:n_hidden, :n_features] = torch.randn(n_hidden, n_features, generator=gen, device=data.device) * 0.01

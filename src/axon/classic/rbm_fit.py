@@ -32,11 +32,14 @@ ALIGN = 16  # floats: rows start on 64-byte boundaries, which BLAS handles faste
 NOISE_BYTES = 1 << 20  # the random draws made in one call: at most 1 MiB (stays in cache)
 
 
+def padded(rows: int, cols: int, device, fill: float = 0.0) -> torch.Tensor:
+    """A contiguous (rows, cols rounded up to a multiple of ALIGN) tensor of `fill`."""
+    return torch.full((rows, -(-cols // ALIGN) * ALIGN), fill, device=device)
+
+
 def aligned(rows: int, cols: int, device, fill: float = 0.0) -> torch.Tensor:
-    """A (rows, cols) tensor of `fill` whose rows are ALIGN-float aligned (a view of a wider
-    contiguous tensor, reachable as `._base`)."""
-    width = -(-cols // ALIGN) * ALIGN
-    return torch.full((rows, width), fill, device=device)[:, :cols]
+    """A (rows, cols) tensor of `fill` whose rows start every multiple of ALIGN floats."""
+    return padded(rows, cols, device, fill)[:, :cols]
 
 
 def even_batches(n_samples: int, batch_size: int) -> list[int]:
@@ -126,8 +129,10 @@ class ContrastiveDivergence:
         rbm, device = self.rbm, data.device
         n_samples, n_features = data.shape
         width = max(sizes)
-        # the data with the bias unit, plus a padding row (zeros, bias 1) at index n_samples
-        self.source = aligned(n_samples + 1, n_features + 1, device, 1.0)
+        # the data with the bias unit, plus a padding row (zeros, bias 1) at index n_samples;
+        # this and the epoch buffer are kept whole (padding columns included): copying whole
+        # rows between them is one fast contiguous gather
+        self.source = padded(n_samples + 1, n_features + 1, device, 1.0)
         self.source[:n_samples, :n_features] = data
         self.source[n_samples, :n_features] = 0.0
         self.order = torch.arange(n_samples + 1, device=device)  # position in the epoch -> sample
@@ -136,7 +141,7 @@ class ContrastiveDivergence:
         size = torch.tensor(sizes, device=device)[:, None]
         start = batch * sizes[-1] + batch.clamp(max=len(sizes) - sizes.count(sizes[-1]))
         self.slots = torch.where(slot < size, start + slot, n_samples).flatten()
-        self.buffer = aligned(n_neg + len(sizes) * width, n_features + 1, device, 1.0)
+        self.buffer = padded(n_neg + len(sizes) * width, n_features + 1, device, 1.0)
         row = self.buffer.stride(0)
         blocks = self.buffer.as_strided((len(sizes), n_neg + width, n_features + 1), (width * row, row, 1))
         scales, means = {}, {}  # by mini-batch size
@@ -155,7 +160,7 @@ class ContrastiveDivergence:
         """One pass over the data in mini-batches, with this momentum."""
         if self.rbm.shuffle:
             self.order[: self.n_samples] = torch.randperm(self.n_samples, generator=self.gen, device=self.order.device)
-        torch.index_select(self.source._base, 0, self.order[self.slots], out=self.buffer._base[self.n_neg:])
+        torch.index_select(self.source, 0, self.order[self.slots], out=self.buffer[self.n_neg:])
         for i, batch in enumerate(self.batches):
             slot = i % self.chunk
             if slot == 0:
@@ -178,8 +183,10 @@ class ContrastiveDivergence:
         torch.gt(sampled, draws, out=self.chain)
 
     def _update(self, batch, slot: int, momentum: float) -> None:
-        """One CD-k / PCD-k step on a mini-batch, with the draws at `slot` of the chunk; see
-        the module docstring."""
+        """One CD-k / PCD-k step on a mini-batch, with the draws at `slot` of the chunk (see
+        the module docstring): update = learning_rate * (<h v^T>_data - <h v^T>_model) minus
+        the weight decay (on W) and the sparsity penalty (on W and c); with momentum
+        velocity <- momentum * velocity + update and theta += velocity, else theta += update."""
         rbm, visible_draws, hidden_draws = self.rbm, self.visible_draws, self.hidden_draws
         block, v_neg, scale, neg_rows, pos_rows, mean = batch
         if not rbm.persistent:
