@@ -251,6 +251,7 @@ def _reference_fit(X, params, theta0, orders, noise, chunk):
     {"persistent": True, "k": 2, "momentum_switch": 1, "weight_decay": 0.5},
     {"sparsity_target": 0.1, "sparsity_cost": 0.5, "initial_momentum": 0.0, "momentum_switch": 2},
     {"k": 2, "visible": "gaussian", "learning_rate": 0.01},
+    {"persistent": True, "batch_size": 20, "momentum": 0.0},  # 20 chains, mini-batches of 16, 16, 15
 ])
 def test_fast_loop_matches_the_plain_updates(monkeypatch, kwargs):
     """The loop's batched, in-place updates (one block per mini-batch, padded short batches,
