@@ -33,7 +33,7 @@ from axon.pvm.config import PVMConfig
 from axon.pvm.topology import FEEDBACK, LATERAL, TOP, TWO_BACK, LayerTopology, build_topology
 
 Exchange = Callable[[int, torch.Tensor], torch.Tensor]
-CPU_CHUNK_BYTES = 1 << 20  # weights + momentum stepped together on CPU (about an L2 cache)
+CPU_CHUNK_BYTES = 16 << 20  # weights + momentum stepped together on CPU (half the L3 cache)
 
 
 def activate(x: torch.Tensor, kind: str, out: torch.Tensor | None = None) -> torch.Tensor:
