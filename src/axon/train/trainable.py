@@ -54,7 +54,7 @@ class Precision:
 
     def autocast(self):
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.dtype)
-        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+        return nullcontext() if dtype is None else torch.autocast(self.device.type, dtype=dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
@@ -86,19 +86,23 @@ class Trainable:
     def step(self, batch) -> StepResult:
         inputs, targets = batch
         k = self.micro_batches
+        if k == 1:
+            return self._accumulate([(inputs, targets)], len(targets))
         return self._accumulate(zip(inputs.tensor_split(k), targets.tensor_split(k)), len(targets))
 
     def _accumulate(self, pairs: Iterable, total: int) -> StepResult:
         """Backward of the mean loss over `total` samples, given as (inputs, targets) chunks."""
-        loss_sum, seen, correct = torch.zeros((), device=self.device), 0, None
+        loss_sum, seen, correct = None, 0, None
         for inputs, targets in pairs:
             if len(targets) == 0:
                 continue
             with self.precision.autocast():
                 outputs = self.model(inputs)
                 loss = self.loss_fn(outputs, targets)
-            self.precision.backward(loss * (len(targets) / total))
-            loss_sum += loss.detach().float() * len(targets)
+            share = len(targets) / total
+            self.precision.backward(loss if share == 1 else loss * share)
+            part = loss.detach().float() * len(targets)
+            loss_sum = part if loss_sum is None else loss_sum + part
             seen += len(targets)
             right = count_correct(outputs.detach(), targets)
             correct = None if right is None else (right if correct is None else correct + right)
