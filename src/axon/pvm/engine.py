@@ -205,6 +205,8 @@ class PVMEngine:
         self.hidden_prev = torch.zeros(self.total_units + 1, H, device=self.device, dtype=dtype)
         self.hidden_now = torch.zeros_like(self.hidden_prev)
         self.momentum_scale = [1.0] * len(self.layers)  # see momentum_update
+        self.values_per_step = torch.tensor([float(layer.n * layer.S) for layer in self.layers],
+                                            dtype=torch.float64, device=self.device)
         self.step_count = 0
         self.has_pred = False
         # Switches a user (or the debug shell) may set; None follows the schedule.
@@ -320,18 +322,23 @@ class PVMEngine:
                 torch.index_select(below_full, 0, layer.children.reshape(-1),
                                    out=signal.view(-1, below_full.shape[1]))
             if self.has_pred:
-                self.copy_sq[l] += (signal - layer.prev_signal).square().sum(dtype=torch.float64)
-                err = torch.sub(signal, layer.pred, out=layer.error)
-                self.err_abs[l] += err.abs().sum(dtype=torch.float64)
-                self.err_sq[l] += err.square().sum(dtype=torch.float64)
-                self.err_count[l] += err.numel()
+                change = (signal - layer.prev_signal).view(-1)
+                err = torch.sub(signal, layer.pred, out=layer.error).view(-1)
+                # per-step sums in float32, accumulated over steps in float64
+                self.copy_sq[l] += torch.dot(change, change)
+                self.err_abs[l] += torch.linalg.vector_norm(err, 1)
+                self.err_sq[l] += torch.dot(err, err)
             learn = self.has_pred and not (isinstance(rates[l], float) and rates[l] == 0)
-            if learn:
-                delta_o = layer.error * activation_slope(layer.pred, self.cfg.activation)
+            if learn:  # whole-layer factors of the backward pass (old hidden, old pred)
+                kind = self.cfg.activation
+                delta_o = layer.error * activation_slope(layer.pred, kind)
+                delta_o_rate = delta_o * rates[l]
+                slope_rate = activation_slope(layer.hidden, kind) * rates[l]
             self._build_input(layer, signal, l)
             for a, b in layer.chunks:
                 if learn:
-                    self._learn(layer, a, b, delta_o[a:b], rates[l], inv_scales[l])
+                    self._learn(layer, a, b, delta_o[a:b], delta_o_rate[a:b],
+                                slope_rate[a:b], inv_scales[l])
                 self._predict(layer, a, b)
             layer.x_in.copy_(layer.x_next)
             full = self.exchange(l, layer.hidden)
@@ -340,19 +347,20 @@ class PVMEngine:
             below_full = full
             if layer.readout is not None:
                 self._readout(layer, l, mask)
+        if self.has_pred:
+            self.err_count += self.values_per_step
         self.hidden_prev.copy_(self.hidden_now)
 
-    def _learn(self, layer: LayerState, a: int, b: int, delta_o: torch.Tensor, rate,
-               inv_scale) -> None:
+    def _learn(self, layer: LayerState, a: int, b: int, delta_o: torch.Tensor,
+               delta_o_rate: torch.Tensor, slope_rate: torch.Tensor, inv_scale) -> None:
         """Units [a, b): backpropagate the output deltas of the prediction made last
         step `delta_o (b - a, S)` and update both weight matrices with momentum (see
-        `momentum_update`)."""
-        H = layer.H
+        `momentum_update`). `delta_o_rate` is `delta_o` times the rate factor and
+        `slope_rate (b - a, H)` the hidden activation's slope times it."""
         w2 = layer.w2[a:b]
-        back = torch.bmm(w2[:, :H, :], delta_o.unsqueeze(2)).squeeze(2)        # (b-a, H)
-        delta_h = back * activation_slope(layer.hidden[a:b], self.cfg.activation)
-        momentum_update(w2, layer.m2[a:b], layer.h1[a:b], delta_o * rate, inv_scale)
-        momentum_update(layer.w1[a:b], layer.m1[a:b], layer.x_in[a:b], delta_h * rate,
+        back = torch.bmm(w2[:, :layer.H, :], delta_o.unsqueeze(2)).squeeze(2)  # (b-a, H)
+        momentum_update(w2, layer.m2[a:b], layer.h1[a:b], delta_o_rate, inv_scale)
+        momentum_update(layer.w1[a:b], layer.m1[a:b], layer.x_in[a:b], back * slope_rate,
                         inv_scale)
 
     def _predict(self, layer: LayerState, a: int, b: int) -> None:
