@@ -15,7 +15,7 @@ memory-bandwidth bound measured in the same run, and against a per-unit loop bas
 - Memory: the size of an experiment-1 snapshot on disk and the process's peak RSS.
 
     .venv/bin/python benchmarks/pvm_speed.py [--models experiment-1 seed-small large]
-        [--threads N] [--repeats R] [--device cpu|cuda]
+        [--threads N] [--repeats R] [--device cpu|cuda] [--before OLD_ENGINE.py]
 
 On CUDA each timed round is 50 steps, and the eager step is compared with the step
 replayed from CUDA graphs (axon.pvm.graph).
@@ -24,6 +24,7 @@ replayed from CUDA graphs (axon.pvm.graph).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import resource
 import tempfile
 import time
@@ -70,12 +71,23 @@ def frames(size: int, n: int, device: str) -> list[torch.Tensor]:
     return [torch.rand(3, size, size, generator=g).to(device) for _ in range(n)]
 
 
+def load_engine_class(path: str) -> type:
+    """`PVMEngine` from another version of `axon/pvm/engine.py` (e.g. `git show
+    REV:src/axon/pvm/engine.py > old.py`), to time it side by side."""
+    spec = importlib.util.spec_from_file_location("pvm_engine_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PVMEngine
+
+
 def bench_model(name: str, device: str, repeats: int, bandwidth: float,
-                baseline_steps: int) -> None:
+                baseline_steps: int, before: type | None = None) -> None:
     cfg = apply_overrides(load_model(EXAMPLES / f"{name}.json"), ALL_LEARNING)
     engine = PVMEngine(cfg, device)
     video = frames(cfg.input_size, 8, device)
     steppers = {"axon": engine}
+    if before is not None:
+        steppers["before"] = before(cfg, device)
     if device.startswith("cuda"):  # eager launches vs CUDA-graph replays
         steppers = {"eager": engine, "graphed": GraphedStep(PVMEngine(cfg, device))}
     per_call = 50 if device.startswith("cuda") else 1  # steps per timed call
@@ -97,7 +109,7 @@ def bench_model(name: str, device: str, repeats: int, bandwidth: float,
         line = (f"{name:13s} {units:5d} units  {label:7s} {rate:8.1f} steps/s  bound "
                 f"{bound:8.1f} steps/s  ratio to bound {rate / bound:5.2f}  (strict bound "
                 f"{strict:8.1f}, ratio {rate / strict:5.2f})")
-        if baseline_steps and device == "cpu":
+        if baseline_steps and device == "cpu" and label == "axon":
             tb = baseline_time(engine, cfg, video, baseline_steps)
             line += f"  per-unit loop {1 / tb:6.2f} steps/s  speedup x{tb * rate:6.1f}"
         print(line, flush=True)
@@ -152,6 +164,8 @@ def main() -> None:
     ap.add_argument("--baseline-steps", type=int, default=2,
                     help="steps of the per-unit loop baseline (0: skip)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--before", default=None, metavar="ENGINE.py",
+                    help="also time the PVMEngine of this file, interleaved (side by side)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,7 +176,8 @@ def main() -> None:
     if args.device.startswith("cuda"):
         graph_check("seed-small", args.device)
     for name in args.models:
-        bench_model(name, args.device, args.repeats, bw, args.baseline_steps)
+        bench_model(name, args.device, args.repeats, bw, args.baseline_steps,
+                    load_engine_class(args.before) if args.before else None)
 
 
 if __name__ == "__main__":
