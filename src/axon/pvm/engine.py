@@ -13,10 +13,14 @@ layer's maximum with a source that is always zero, whose weights never change, s
 padded units compute exactly what the unpadded unit would.
 
 Each step, layer by layer from the bottom: gather the signal (layer 0: the frame's
-patches; above: the hidden states the layer below produced this step); learn from the
-error of the prediction made last step (`x(t) - x_hat(t)`, one SGD step with momentum:
-`dW = lr * outer(act, delta) + momentum * dW_prev; W += dW`); build the new input; run
-the unit forward, giving the new hidden state and the prediction of `x(t+1)`.
+patches; above: the hidden states the layer below produced this step); build the new
+input; then, chunk by chunk of units, learn from the error of the prediction made last
+step (`x(t) - x_hat(t)`, one SGD step with momentum: `dW = lr * outer(act, delta) +
+momentum * dW_prev; W += dW`, see `momentum_update`) and run the units forward, giving
+the new hidden state and the prediction of `x(t+1)`. On CPU a chunk is about
+CPU_CHUNK_BYTES of weights and momentum, so the forward pass reads from cache the weights
+the update has just written; on GPU a chunk is the whole layer. Every tensor of the state
+is changed in place, so a step can be captured as a CUDA graph (`axon.pvm.graph`).
 
 Shapes: a layer's weights are `w1 (units, D, H)` and `w2 (units, H + 1, S)`; a frame is
 `(bands, height, width)` in [0, 1].
@@ -61,14 +65,15 @@ def momentum_update(w: torch.Tensor, m: torch.Tensor, a: torch.Tensor, b: torch.
     textbook step `m_true <- momentum m_true + lr outer(a, delta); w <- w + m_true`
     becomes `m <- m + outer(a, lr scale' delta); w <- w + m / scale'`: a rank-1 update
     with no scaling of `m` (2 passes over `m`) and an add (3 passes), where scaling
-    `m` first costs 2 more passes. The caller passes `b = lr scale' delta` and
+    `m` first costs 2 more passes. The rank-1 update is a broadcast multiply-add
+    (`addcmul_`), a few percent faster than `baddbmm_` on CPU. The caller passes `b = lr scale' delta` and
     `inv_scale = 1 / scale'` (a float, or a 0-dim tensor for CUDA graphs), or
     `inv_scale=None` and `b = lr delta` without momentum (then only `w` changes)."""
     outer = (a.unsqueeze(2), b.unsqueeze(1))
     if inv_scale is None:
-        w.baddbmm_(*outer)
+        w.addcmul_(*outer)
         return
-    m.baddbmm_(*outer)
+    m.addcmul_(*outer)
     if isinstance(inv_scale, torch.Tensor):
         w.addcmul_(m, inv_scale)
     else:
