@@ -223,6 +223,11 @@ class PVMEngine:
         self._gates: dict[tuple[bool, bool], list[torch.Tensor]] = {}
         self.reset_metrics()
 
+    @property
+    def exchanges(self) -> bool:
+        """Whether each step exchanges hidden states with other processes."""
+        return self.exchange is not _identity_exchange
+
     # -- switches -------------------------------------------------------------
     def learning_rate(self, layer: int) -> float:
         if self.frozen:

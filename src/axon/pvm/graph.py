@@ -15,11 +15,9 @@ from collections.abc import Callable
 
 import torch
 
-from axon.pvm.engine import PVMEngine, _identity_exchange
+from axon.pvm.engine import PVMEngine
 
 Key = tuple
-
-
 Replay = Callable[[], None]
 
 
@@ -64,7 +62,7 @@ class GraphedStep:
     fails, a warning names the error and every later step runs eagerly."""
 
     def __init__(self, engine: PVMEngine, record: Callable[[Replay], Replay] = cuda_record):
-        if engine.exchange is not _identity_exchange:
+        if engine.exchanges:
             raise ValueError("graphed PVM steps need a single-process engine (no exchange)")
         cfg, dev, dt = engine.cfg, engine.device, engine.dtype
         self.engine, self.record = engine, record
