@@ -68,3 +68,9 @@ def test_overrides_are_validated():
         apply_overrides(RunConfig(), epochs=0)
     with pytest.raises(ConfigError, match="batch_size"):
         validate_config({"batch_size": -1})
+
+
+def test_sharded_training_refuses_lbfgs(tmp_path):
+    path = write(tmp_path, "optimizer: {name: lbfgs, weight_decay: 0}\ndistributed: {strategy: fsdp}\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml: distributed\.strategy: fsdp cannot run the lbfgs optimizer"):
+        load_config(path)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from axon.errors import ConfigError
 
@@ -197,6 +197,12 @@ class RunConfig(Section):
             raise ValueError(f"expected auto, cpu, cuda, cuda:N or mps, got {value!r}")
         return value
 
+    @model_validator(mode="after")
+    def _sharding_needs_a_first_order_optimizer(self) -> RunConfig:
+        if self.distributed.strategy == "fsdp" and self.optimizer.name == "lbfgs":
+            raise ValueError("distributed.strategy: fsdp cannot run the lbfgs optimizer (use sgd or adamw)")
+        return self
+
 
 def _section_at(path: tuple) -> type[BaseModel] | None:
     """The config class holding the field at `path` (a pydantic error location)."""
@@ -229,7 +235,8 @@ def _describe(error: dict) -> str:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{where}: unknown value {error.get('input')!r} (expected {', '.join(expected)}){hint}"
     if error["type"] == "value_error":
-        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+        message = error["msg"].removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
     return f"{where}: {error['msg']} (got {error.get('input')!r})"
 
 
