@@ -7,7 +7,8 @@ run is an ordinary `axon pvm run` (metrics.csv, final snapshot, display, plot) i
 the table is printed in Markdown.
 
     .venv/bin/python benchmarks/pvm_convergence.py [--model examples/pvm/seed-small.json]
-        [--steps 20000] [--lr 3] [--delay-each-layer 2000] [--context-at 0] [--out DIR]
+        [--steps 20000] [--lr 3] [--delay-each-layer 2000] [--context-at 0]
+        [--prediction signal|change] [--out DIR]
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def main() -> None:
                     help="layer i starts learning at step i x this (default 2000)")
     ap.add_argument("--context-at", type=int, default=0,
                     help="step at which lateral and feedback context switch on (default 0)")
+    ap.add_argument("--prediction", choices=["signal", "change"], default="signal",
+                    help="what a unit's output predicts (model key `prediction`; default signal)")
     ap.add_argument("--metrics-every", type=int, default=500)
     ap.add_argument("--out", default="runs/pvm/convergence")
     args = ap.parse_args()
@@ -54,6 +57,7 @@ def main() -> None:
         f"schedule.delay_each_layer={args.delay_each_layer}",
         f"schedule.enable_lateral_at={args.context_at}",
         f"schedule.enable_feedback_at={args.context_at}",
+        f"prediction={args.prediction}",
     ])
     source = open_source("camera", (cfg.input_size, cfg.input_size), cfg.input_channels)
     runner = PVMRunner(cfg, source, args.out, metrics_every=args.metrics_every,
@@ -62,7 +66,8 @@ def main() -> None:
     m = read_metrics(Path(args.out) / "metrics.csv")
     loop = len(source)
     starts = range(0, args.steps, loop)
-    print(f"{cfg.name} on {source.describe()}, {args.steps} steps, lr {args.lr}, layer i "
+    print(f"{cfg.name} on {source.describe()}, {args.steps} steps, prediction "
+          f"{cfg.prediction}, lr {args.lr}, layer i "
           f"from step {args.delay_each_layer} i, context from step {args.context_at}; "
           f"{runner.steps_per_s:.1f} steps/s at the end")
     print("| loop (steps) | " + " | ".join(f"{s // 1000}-{(s + loop) // 1000}k" for s in starts)

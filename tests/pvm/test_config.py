@@ -72,6 +72,7 @@ def test_exclude_self_and_two_layers_back():
     (base(momentum=-1), "momentum"),
     (base(colour=True), "colour"),
     (base(readout={"learning_rate": -1}), "readout.learning_rate"),
+    (base(prediction="delta"), "prediction"),
 ])
 def test_bad_models_name_the_key(data, key):
     with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):

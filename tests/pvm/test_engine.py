@@ -34,7 +34,10 @@ def reference_for(engine):
     tiny(activation="rational", features={"t_minus_2": True, "integral": False}),
     tiny(context={"two_layers_back": True, "exclude_self": True, "lateral_radius": 1.5}),
     tiny(momentum=0.0, context={"top_to_all": False, "feedback": False}),
-], ids=["sigmoid", "rational-features", "context-options", "no-feedback"])
+    tiny(prediction="change"),
+    tiny(prediction="change", activation="rational"),
+], ids=["sigmoid", "rational-features", "context-options", "no-feedback", "change",
+        "change-rational"])
 def test_batched_engine_matches_per_unit_reference(cfg):
     engine = PVMEngine(cfg)
     ref = reference_for(engine)
@@ -72,8 +75,9 @@ def test_frozen_layers_and_switches():
     assert engine.context_switches() == (True, False)
 
 
-def test_owned_slices_compute_what_the_whole_engine_computes():
-    cfg = tiny()
+@pytest.mark.parametrize("prediction", ["signal", "change"])
+def test_owned_slices_compute_what_the_whole_engine_computes(prediction):
+    cfg = tiny(prediction=prediction)
     whole = PVMEngine(cfg)
     halves = []
     buffers = {}
@@ -159,14 +163,15 @@ def _addresses(engine):
     return [t.data_ptr() for t in engine.mutable_tensors()]
 
 
-def test_graphed_step_matches_the_engine_and_keeps_every_buffer():
+@pytest.mark.parametrize("prediction", ["signal", "change"])
+def test_graphed_step_matches_the_engine_and_keeps_every_buffer(prediction):
     """The CUDA-graph path's bookkeeping, on CPU: recording (with its warm-up runs and
     state restore) and replaying from static buffers give the ordinary steps' results,
     across structure changes (first step, layers starting to learn, context switches),
     and no step moves a state tensor to new memory (a captured graph would not see it)."""
     from axon.pvm.graph import GraphedStep, eager_record
 
-    cfg = tiny(readout={"tile_size": 2, "learning_rate": 0.5})
+    cfg = tiny(readout={"tile_size": 2, "learning_rate": 0.5}, prediction=prediction)
     plain, graphed = PVMEngine(cfg), PVMEngine(cfg)
     stepper = GraphedStep(graphed, record=eager_record)
     before = _addresses(graphed)
@@ -179,6 +184,7 @@ def test_graphed_step_matches_the_engine_and_keeps_every_buffer():
             plain.frozen = graphed.frozen = True
     assert len(stepper.replays) >= 4  # the structure changed along the way
     assert _addresses(graphed) == before
+    assert ("layer0.out" in plain.state_tensors()) == (prediction == "change")
     for a, b in zip(plain.state_tensors().values(), graphed.state_tensors().values()):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(plain.err_sq, graphed.err_sq)
@@ -202,9 +208,10 @@ def test_graphed_step_falls_back_to_eager_steps():
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 
 
-def test_chunked_steps_match_whole_layer_steps():
+@pytest.mark.parametrize("prediction", ["signal", "change"])
+def test_chunked_steps_match_whole_layer_steps(prediction):
     """Stepping units in cache-sized chunks computes what one batch of all units does."""
-    cfg = tiny()
+    cfg = tiny(prediction=prediction)
     whole, chunked = PVMEngine(cfg, chunk_bytes=None), PVMEngine(cfg, chunk_bytes=1)
     assert len(chunked.layers[0].chunks) == chunked.layers[0].n > 1
     for frame in frames(6):
@@ -212,6 +219,16 @@ def test_chunked_steps_match_whole_layer_steps():
         chunked.step(frame)
     for a, b in zip(whole.state_tensors().values(), chunked.state_tensors().values()):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_change_mode_predicts_the_signal_plus_the_change():
+    engine = PVMEngine(tiny(prediction="change"))
+    frame = frames(1)[0]
+    engine.step(frame)
+    layer = engine.layers[0]
+    want = (engine.patches(frame) + 2 * (layer.out - 0.5)).clamp(0, 1)
+    torch.testing.assert_close(layer.pred, want)
+    assert not torch.equal(layer.out, layer.pred)
 
 
 def test_copy_baseline_is_the_signal_change():

@@ -30,25 +30,28 @@ def test_metrics_csv_has_per_layer_errors(tmp_path):
     assert float(rows[-1]["copy_mse_0"]) > 0 and float(rows[-1]["steps_per_s"]) > 0
 
 
-def test_snapshot_resume_is_exact(tmp_path):
-    a = runner(tmp_path, "a", snapshot_every=4)
+@pytest.mark.parametrize("prediction", ["signal", "change"])
+def test_snapshot_resume_is_exact(tmp_path, prediction):
+    cfg = tiny(prediction=prediction)
+    a = runner(tmp_path, "a", cfg=cfg, snapshot_every=4)
     a.run(10, log=lambda line: None)
-    b = runner(tmp_path, "b")
+    b = runner(tmp_path, "b", cfg=cfg)
     b.resume(tmp_path / "a" / "snapshots" / "step_00000004.safetensors")
     assert b.step_count == 4
     b.run(10, log=lambda line: None)
     ta = load_file(str(tmp_path / "a" / "snapshots" / "step_00000010.safetensors"))
     tb = load_file(str(tmp_path / "b" / "snapshots" / "step_00000010.safetensors"))
     assert ta.keys() == tb.keys()
+    assert ("layer0.out" in ta) == (prediction == "change")
     for k in ta:
         assert torch.equal(ta[k], tb[k]), k
     # resuming into the first run's folder keeps its metrics up to the snapshot only
-    c = runner(tmp_path, "a")
+    c = runner(tmp_path, "a", cfg=cfg)
     c.resume(tmp_path / "a" / "snapshots" / "step_00000004.safetensors")
     c.run(6, log=lambda line: None)
     steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "a" / "metrics.csv"))]
     assert steps == [5]
-    fresh = runner(tmp_path, "a")
+    fresh = runner(tmp_path, "a", cfg=cfg)
     fresh.run(0, log=lambda line: None)
     assert not (tmp_path / "a" / "metrics.csv").exists()
     state = read_snapshot_state(tmp_path / "b" / "snapshots" / "step_00000010.safetensors")
@@ -66,6 +69,8 @@ def test_snapshot_of_a_different_model_is_refused(tmp_path):
         b.resume(snap)
     assert torch.equal(b.engine.layers[0].w1, w) and b.step_count == 0
     assert snap.read_bytes() == before
+    with pytest.raises(CheckpointError, match="prediction"):
+        runner(tmp_path, "c", cfg=tiny(prediction="change")).resume(snap)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_snapshot(tmp_path / "nope.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"not a snapshot")

@@ -96,7 +96,12 @@ class ReadoutConfig(_Strict):
 
 
 class PVMConfig(_Strict):
-    """A PVM model. See the module docstring for the geometry."""
+    """A PVM model. See the module docstring for the geometry.
+
+    `prediction`: "signal" (the original's unit) predicts `x(t+1)` as the output
+    `out = act(W2 h)`; "change" (an axon option) predicts the change, `x_hat(t+1) =
+    clamp(x(t) + 2 (out - 0.5), 0, 1)`.
+    """
 
     name: str = "pvm"
     input_size: int = Field(gt=0)
@@ -108,6 +113,7 @@ class PVMConfig(_Strict):
     context: ContextConfig = ContextConfig()
     features: FeaturesConfig = FeaturesConfig()
     activation: Literal["sigmoid", "rational"] = "sigmoid"
+    prediction: Literal["signal", "change"] = "signal"
     tau: float = Field(0.98, ge=0, le=1)
     momentum: float = Field(0.5, ge=0, lt=1)
     schedule: ScheduleConfig = ScheduleConfig()

@@ -8,6 +8,11 @@ A unit is a 3-layer perceptron `input (D) -> hidden (H) -> output (S)`. Its inpu
 
 where the optional blocks follow `cfg.features` and the context is the previous step's
 hidden states of the unit's context sources, each multiplied by its group's 0/1 gate.
+Its output `out = act(W2 [h, 1])` is the prediction `x_hat(t+1)` itself
+(`cfg.prediction == "signal"`, the original's unit), or the predicted change
+(`"change"`, an axon option): `x_hat(t+1) = clamp(x(t) + 2 (out - 0.5), 0, 1)`, whose
+backward pass has `d x_hat / d out = 2` and the activation's slope taken at `out`.
+
 Units of a layer have different numbers of context sources; the engine pads them to the
 layer's maximum with a source that is always zero, whose weights never change, so the
 padded units compute exactly what the unpadded unit would.
@@ -124,6 +129,9 @@ class LayerState:
         z = lambda *shape: torch.zeros(*shape, device=device, dtype=dtype)  # noqa: E731
         self.prev_signal, self.prev2, self.integral = z(n, S), z(n, S), z(n, S)
         self.pred = torch.full((n, S), 0.5, device=device, dtype=dtype)
+        # the raw output: the prediction itself in signal mode, the change in change mode
+        self.change = cfg.prediction == "change"
+        self.out = torch.full_like(self.pred, 0.5) if self.change else self.pred
         self.x_in, self.hidden = z(n, self.D), z(n, H)
         self.signal = z(n, S)  # this step's signal, for display
         self.error = z(n, S)   # this step's prediction error (zero before the first)
@@ -165,6 +173,8 @@ class LayerState:
             "prev_signal": self.prev_signal, "prev2": self.prev2, "integral": self.integral,
             "pred": self.pred, "x_in": self.x_in, "hidden": self.hidden,
         }
+        if self.change:
+            out["out"] = self.out
         if self.readout is not None:
             out["readout"], out["heat"] = self.readout, self.heat
         return out
@@ -339,9 +349,11 @@ class PVMEngine:
                 self.err_abs[l] += torch.linalg.vector_norm(err, 1)
                 self.err_sq[l] += torch.dot(err, err)
             learn = self.has_pred and not (isinstance(rates[l], float) and rates[l] == 0)
-            if learn:  # whole-layer factors of the backward pass (old hidden, old pred)
+            if learn:  # whole-layer factors of the backward pass (old hidden, old out)
                 kind = self.cfg.activation
-                delta_o = layer.error * activation_slope(layer.pred, kind)
+                delta_o = layer.error * activation_slope(layer.out, kind)
+                if layer.change:  # change mode: d pred / d out = 2
+                    delta_o.mul_(2)
                 delta_o_rate = delta_o * rates[l]
                 slope_rate = activation_slope(layer.hidden, kind) * rates[l]
             self._build_input(layer, signal, l)
@@ -374,13 +386,18 @@ class PVMEngine:
                         inv_scale)
 
     def _predict(self, layer: LayerState, a: int, b: int) -> None:
-        """Units [a, b): the new hidden state and prediction from `x_next` (in place)."""
+        """Units [a, b): the new hidden state, output and prediction from `x_next`
+        (in place)."""
         kind = self.cfg.activation
         x = layer.x_next[a:b]
         activate(torch.bmm(x.unsqueeze(1), layer.w1[a:b]).squeeze(1), kind,
                  out=layer.hidden[a:b])
+        out = layer.out[a:b]
         activate(torch.bmm(layer.h1[a:b].unsqueeze(1), layer.w2[a:b]).squeeze(1), kind,
-                 out=layer.pred[a:b])
+                 out=out)
+        if layer.change:  # change mode: x(t) + 2 (out - 0.5), clamped
+            pred = torch.add(layer.signal[a:b], out, alpha=2, out=layer.pred[a:b])
+            pred.sub_(1).clamp_(0, 1)
 
     def _build_input(self, layer: LayerState, signal: torch.Tensor, l: int) -> None:
         """Write this step's input into `x_next (n, D)` and advance the running
@@ -498,6 +515,8 @@ def _slice_layer(full: LayerState, a: int, b: int, topo: LayerTopology) -> Layer
         full.children = full.children[a:b]
     for name, t in full.tensors().items():
         setattr(full, name, t[a:b].clone())
+    if not full.change:
+        full.out = full.pred
     full.signal, full.error = full.signal[a:b].clone(), full.error[a:b].clone()
     return full
 
@@ -510,3 +529,5 @@ def _to_device(layer: LayerState, device: torch.device) -> None:
         layer.children = layer.children.to(device)
     for name, t in layer.tensors().items():
         setattr(layer, name, t.to(device))
+    if not layer.change:
+        layer.out = layer.pred

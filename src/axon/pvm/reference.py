@@ -4,7 +4,8 @@ per-unit baseline of the scaling benchmark; it is written for clarity, not speed
 
 It follows the same conventions as `axon.pvm.engine` (see there): at step t each unit
 first learns from the error of the prediction it made at t-1, then reads its new input
-and predicts `x(t+1)`. Context is the previous step's hidden states of the unit's
+and predicts `x(t+1)` (the output itself, or with `prediction: "change"` the signal plus
+the predicted change). Context is the previous step's hidden states of the unit's
 sources (no padding).
 """
 
@@ -40,6 +41,7 @@ class ReferenceUnit:
         z = lambda n: np.zeros(n, dtype)  # noqa: E731
         self.prev_signal, self.prev2, self.integral = z(s), z(s), z(s)
         self.pred = np.full(s, 0.5, dtype)
+        self.out = np.full(s, 0.5, dtype)  # the raw output (= pred in signal mode)
         self.x_in = z(w1.shape[0])
         self.hidden = z(w1.shape[1])
 
@@ -83,6 +85,7 @@ class ReferencePVM:
     def step(self, frame: np.ndarray) -> None:
         """One frame `(bands, H, W)` in [0, 1]."""
         cfg, kind, f = self.cfg, self.cfg.activation, self.cfg.features
+        change = cfg.prediction == "change"
         sched = cfg.schedule
         lateral_on = self.step_count >= sched.enable_lateral_at
         feedback_on = self.step_count >= sched.enable_feedback_at
@@ -99,7 +102,7 @@ class ReferencePVM:
                     err = x - u.pred
                     self.err_sq[l] += np.sum(err * err)
                     if lr > 0:
-                        d_out = err * _slope(u.pred, kind)
+                        d_out = err * _slope(u.out, kind) * (2 if change else 1)
                         d_hid = (u.w2[:-1] @ d_out) * _slope(u.hidden, kind)
                         h1 = np.append(u.hidden, u.hidden.dtype.type(1))
                         u.m2 = cfg.momentum * u.m2 + lr * np.outer(h1, d_out)
@@ -124,7 +127,8 @@ class ReferencePVM:
                 u.x_in = np.concatenate(parts)
                 u.prev2, u.prev_signal = u.prev_signal, x
                 u.hidden = _act(u.x_in @ u.w1, kind)
-                u.pred = _act(np.append(u.hidden, u.hidden.dtype.type(1)) @ u.w2, kind)
+                u.out = _act(np.append(u.hidden, u.hidden.dtype.type(1)) @ u.w2, kind)
+                u.pred = np.clip(x + 2 * (u.out - 0.5), 0, 1) if change else u.out
                 hidden_now[topo.offset + i] = u.hidden
         self.hidden_prev = hidden_now
         self.step_count += 1
