@@ -6,9 +6,13 @@ The error follows the content of the video, so whole camera loops are compared. 
 run is an ordinary `axon pvm run` (metrics.csv, final snapshot, display, plot) in OUT;
 the table is printed in Markdown.
 
+The defaults run axon's unit: it predicts the change of its signal, with its signal
+inputs standardised (model keys `prediction: "change"`, `input_norm`), at learning rate
+0.05. `--prediction signal --input-norm off --lr 3` runs the original's unit.
+
     .venv/bin/python benchmarks/pvm_convergence.py [--model examples/pvm/seed-small.json]
-        [--steps 20000] [--lr 3] [--delay-each-layer 2000] [--context-at 0]
-        [--prediction signal|change] [--out DIR]
+        [--steps 20000] [--lr 0.05] [--delay-each-layer 2000] [--context-at 0]
+        [--prediction signal|change] [--input-norm DECAY|off] [--out DIR]
 """
 
 from __future__ import annotations
@@ -39,14 +43,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(EXAMPLES / "seed-small.json"))
     ap.add_argument("--steps", type=int, default=20_000)
-    ap.add_argument("--lr", type=float, default=3.0,
-                    help="learning rate of every layer once it starts (default 3)")
+    ap.add_argument("--lr", type=float, default=0.05,
+                    help="learning rate of every layer once it starts (default 0.05)")
     ap.add_argument("--delay-each-layer", type=int, default=2000,
                     help="layer i starts learning at step i x this (default 2000)")
     ap.add_argument("--context-at", type=int, default=0,
                     help="step at which lateral and feedback context switch on (default 0)")
-    ap.add_argument("--prediction", choices=["signal", "change"], default="signal",
-                    help="what a unit's output predicts (model key `prediction`; default signal)")
+    ap.add_argument("--prediction", choices=["signal", "change"], default="change",
+                    help="what a unit's output predicts (model key `prediction`; default change)")
+    ap.add_argument("--input-norm", default="0.999", metavar="DECAY|off",
+                    help="standardise the units' signal inputs with running statistics of "
+                         "this decay (model key `input_norm`; default 0.999)")
     ap.add_argument("--metrics-every", type=int, default=500)
     ap.add_argument("--out", default="runs/pvm/convergence")
     args = ap.parse_args()
@@ -58,6 +65,7 @@ def main() -> None:
         f"schedule.enable_lateral_at={args.context_at}",
         f"schedule.enable_feedback_at={args.context_at}",
         f"prediction={args.prediction}",
+        "input_norm=" + ("null" if args.input_norm == "off" else f'{{"decay": {args.input_norm}}}'),
     ])
     source = open_source("camera", (cfg.input_size, cfg.input_size), cfg.input_channels)
     runner = PVMRunner(cfg, source, args.out, metrics_every=args.metrics_every,
@@ -67,7 +75,7 @@ def main() -> None:
     loop = len(source)
     starts = range(0, args.steps, loop)
     print(f"{cfg.name} on {source.describe()}, {args.steps} steps, prediction "
-          f"{cfg.prediction}, lr {args.lr}, layer i "
+          f"{cfg.prediction}, input_norm {cfg.input_norm}, lr {args.lr}, layer i "
           f"from step {args.delay_each_layer} i, context from step {args.context_at}; "
           f"{runner.steps_per_s:.1f} steps/s at the end")
     print("| loop (steps) | " + " | ".join(f"{s // 1000}-{(s + loop) // 1000}k" for s in starts)

@@ -21,6 +21,7 @@ def base(**kw):
     ("seed-small", 265, [12, 8, 6, 4, 2, 1]),
     ("seed-large", 921, [20, 16, 12, 8, 6, 4, 2, 1]),
     ("large", 1497, [24, 20, 16, 12, 8, 6, 4, 2, 1]),
+    ("seed-small-axon", 265, [12, 8, 6, 4, 2, 1]),
 ])
 def test_shipped_models_validate(name, units, shapes):
     cfg = load_model(EXAMPLES / f"{name}.json")

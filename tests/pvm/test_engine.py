@@ -18,6 +18,22 @@ def tiny(**kw):
     return parse_model(data)
 
 
+# the unit variants every whole-engine check runs on: the original's unit, the change
+# unit, and the change unit with standardised inputs (decay 0.8: 5 equal-weight steps)
+VARIANTS = {"signal": {}, "change": {"prediction": "change"},
+            "change-norm": {"prediction": "change", "input_norm": {"decay": 0.8}}}
+variants = pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
+
+
+def float32_tolerance(variant):
+    """Tolerance between two float32 computations of the same steps that round
+    differently (chunked products, factors read from float32 buffers): input
+    standardisation divides rounding differences by up to sqrt(eps) = 0.01."""
+    if "input_norm" in variant:
+        return {"atol": 1e-5, "rtol": 1e-4}
+    return {"atol": 1e-6, "rtol": 1e-5}
+
+
 def frames(n, size=12, seed=1):
     g = torch.Generator().manual_seed(seed)
     return [torch.rand(3, size, size, generator=g) for _ in range(n)]
@@ -36,8 +52,10 @@ def reference_for(engine):
     tiny(momentum=0.0, context={"top_to_all": False, "feedback": False}),
     tiny(prediction="change"),
     tiny(prediction="change", activation="rational"),
+    tiny(prediction="change", input_norm={"decay": 0.8, "eps": 1e-3}),
+    tiny(input_norm={"decay": 0.5}, features={"t_minus_2": True}),
 ], ids=["sigmoid", "rational-features", "context-options", "no-feedback", "change",
-        "change-rational"])
+        "change-rational", "change-norm", "signal-norm"])
 def test_batched_engine_matches_per_unit_reference(cfg):
     engine = PVMEngine(cfg)
     ref = reference_for(engine)
@@ -75,9 +93,9 @@ def test_frozen_layers_and_switches():
     assert engine.context_switches() == (True, False)
 
 
-@pytest.mark.parametrize("prediction", ["signal", "change"])
-def test_owned_slices_compute_what_the_whole_engine_computes(prediction):
-    cfg = tiny(prediction=prediction)
+@variants
+def test_owned_slices_compute_what_the_whole_engine_computes(variant):
+    cfg = tiny(**variant)
     whole = PVMEngine(cfg)
     halves = []
     buffers = {}
@@ -163,15 +181,15 @@ def _addresses(engine):
     return [t.data_ptr() for t in engine.mutable_tensors()]
 
 
-@pytest.mark.parametrize("prediction", ["signal", "change"])
-def test_graphed_step_matches_the_engine_and_keeps_every_buffer(prediction):
+@variants
+def test_graphed_step_matches_the_engine_and_keeps_every_buffer(variant):
     """The CUDA-graph path's bookkeeping, on CPU: recording (with its warm-up runs and
     state restore) and replaying from static buffers give the ordinary steps' results,
     across structure changes (first step, layers starting to learn, context switches),
     and no step moves a state tensor to new memory (a captured graph would not see it)."""
     from axon.pvm.graph import GraphedStep, eager_record
 
-    cfg = tiny(readout={"tile_size": 2, "learning_rate": 0.5}, prediction=prediction)
+    cfg = tiny(readout={"tile_size": 2, "learning_rate": 0.5}, **variant)
     plain, graphed = PVMEngine(cfg), PVMEngine(cfg)
     stepper = GraphedStep(graphed, record=eager_record)
     before = _addresses(graphed)
@@ -184,9 +202,11 @@ def test_graphed_step_matches_the_engine_and_keeps_every_buffer(prediction):
             plain.frozen = graphed.frozen = True
     assert len(stepper.replays) >= 4  # the structure changed along the way
     assert _addresses(graphed) == before
-    assert ("layer0.out" in plain.state_tensors()) == (prediction == "change")
-    for a, b in zip(plain.state_tensors().values(), graphed.state_tensors().values()):
-        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    named = plain.state_tensors()
+    assert ("layer0.out" in named) == ("prediction" in variant)
+    assert ("layer0.norm_var" in named) == ("input_norm" in variant)
+    for a, b in zip(named.values(), graphed.state_tensors().values()):
+        torch.testing.assert_close(a, b, **float32_tolerance(variant))
     torch.testing.assert_close(plain.err_sq, graphed.err_sq)
     assert stepper.failed is None
 
@@ -208,17 +228,17 @@ def test_graphed_step_falls_back_to_eager_steps():
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 
 
-@pytest.mark.parametrize("prediction", ["signal", "change"])
-def test_chunked_steps_match_whole_layer_steps(prediction):
+@variants
+def test_chunked_steps_match_whole_layer_steps(variant):
     """Stepping units in cache-sized chunks computes what one batch of all units does."""
-    cfg = tiny(prediction=prediction)
+    cfg = tiny(**variant)
     whole, chunked = PVMEngine(cfg, chunk_bytes=None), PVMEngine(cfg, chunk_bytes=1)
     assert len(chunked.layers[0].chunks) == chunked.layers[0].n > 1
     for frame in frames(6):
         whole.step(frame)
         chunked.step(frame)
     for a, b in zip(whole.state_tensors().values(), chunked.state_tensors().values()):
-        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(a, b, **float32_tolerance(variant))
 
 
 def test_change_mode_predicts_the_signal_plus_the_change():
@@ -240,3 +260,43 @@ def test_copy_baseline_is_the_signal_change():
                  for a, b in zip(video, video[1:]))
     assert engine.copy_sq[0].item() == pytest.approx(change, rel=1e-5)
     assert engine.err_count[0].item() == 2 * engine.patches(video[0]).numel()
+
+
+def test_standardise_tracks_the_mean_and_variance():
+    """Equal weights give the plain mean and variance of the steps so far; then the
+    weight stays at 1 - decay; the output is the standardised input."""
+    from axon.pvm.engine import standardise
+
+    g = torch.Generator().manual_seed(0)
+    xs = torch.rand(8, 2, 3, generator=g, dtype=torch.float64)
+    mean, var = torch.zeros(2, 3, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64)
+    for t in range(4):
+        x = xs[t].clone()
+        standardise(x, mean, var, 1 / (t + 1), eps=1e-4)
+        torch.testing.assert_close(mean, xs[:t + 1].mean(0))
+        torch.testing.assert_close(var, xs[:t + 1].var(0, unbiased=False))
+        torch.testing.assert_close(x, (xs[t] - mean) / (var + 1e-4).sqrt())
+    m0, v0 = mean.clone(), var.clone()
+    standardise(xs[4].clone(), mean, var, 0.1, eps=1e-4)
+    torch.testing.assert_close(mean, 0.9 * m0 + 0.1 * xs[4])
+    torch.testing.assert_close(var, 0.9 * v0 + 0.1 * 0.9 * (xs[4] - m0) ** 2)
+
+
+def test_input_norm_standardises_the_signal_blocks():
+    """After many steps every signal-block input of a unit has about zero mean and unit
+    variance over the recent steps; context and bias are left as they are."""
+    engine = PVMEngine(tiny(input_norm={"decay": 0.99}, schedule={**SCHEDULE,
+                                                                  "initial_learning_rate": 0}))
+    rows = []
+    for frame in frames(300):
+        engine.step(frame)
+        rows.append(engine.layers[0].x_in[0].clone())
+    x = torch.stack(rows[200:])
+    # signal, derivative, integral and error of a 3x3x3 patch; the first two are white
+    # noise here (the integral and the error are slow and need longer averages)
+    white = x[:, :2 * 27]
+    assert white.mean(0).abs().max() < 0.3
+    assert ((white.std(0) - 1).abs().max()) < 0.3
+    context = x[:, 4 * 27:-1]
+    assert context.min() >= 0 and context.max() <= 1 and context.std() > 0
+    assert torch.all(x[:, -1] == 1)

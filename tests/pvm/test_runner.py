@@ -30,9 +30,11 @@ def test_metrics_csv_has_per_layer_errors(tmp_path):
     assert float(rows[-1]["copy_mse_0"]) > 0 and float(rows[-1]["steps_per_s"]) > 0
 
 
-@pytest.mark.parametrize("prediction", ["signal", "change"])
-def test_snapshot_resume_is_exact(tmp_path, prediction):
-    cfg = tiny(prediction=prediction)
+@pytest.mark.parametrize("variant", [{}, {"prediction": "change"},
+                                     {"prediction": "change", "input_norm": {"decay": 0.8}}],
+                         ids=["signal", "change", "change-norm"])
+def test_snapshot_resume_is_exact(tmp_path, variant):
+    cfg = tiny(**variant)
     a = runner(tmp_path, "a", cfg=cfg, snapshot_every=4)
     a.run(10, log=lambda line: None)
     b = runner(tmp_path, "b", cfg=cfg)
@@ -42,7 +44,8 @@ def test_snapshot_resume_is_exact(tmp_path, prediction):
     ta = load_file(str(tmp_path / "a" / "snapshots" / "step_00000010.safetensors"))
     tb = load_file(str(tmp_path / "b" / "snapshots" / "step_00000010.safetensors"))
     assert ta.keys() == tb.keys()
-    assert ("layer0.out" in ta) == (prediction == "change")
+    assert ("layer0.out" in ta) == ("prediction" in variant)
+    assert ("layer0.norm_mean" in ta) == ("input_norm" in variant)
     for k in ta:
         assert torch.equal(ta[k], tb[k]), k
     # resuming into the first run's folder keeps its metrics up to the snapshot only

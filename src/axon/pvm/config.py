@@ -95,12 +95,24 @@ class ReadoutConfig(_Strict):
     target_offset: float = Field(0.4, ge=0)
 
 
+class InputNormConfig(_Strict):
+    """Running standardisation of the unit inputs' signal blocks (an axon option): each
+    value of the signal, derivative, integral, error and x(t-2) blocks is centred and
+    scaled by running estimates of its mean and variance,
+    `x' = (x - mean) / sqrt(var + eps)`. The estimates average the first `1 / (1 - decay)`
+    steps equally and then decay exponentially by `decay` per step."""
+
+    decay: float = Field(0.999, gt=0, lt=1)
+    eps: float = Field(1e-4, gt=0)
+
+
 class PVMConfig(_Strict):
     """A PVM model. See the module docstring for the geometry.
 
     `prediction`: "signal" (the original's unit) predicts `x(t+1)` as the output
     `out = act(W2 h)`; "change" (an axon option) predicts the change, `x_hat(t+1) =
-    clamp(x(t) + 2 (out - 0.5), 0, 1)`.
+    clamp(x(t) + 2 (out - 0.5), 0, 1)`. `input_norm` (an axon option, default off):
+    see `InputNormConfig`.
     """
 
     name: str = "pvm"
@@ -114,6 +126,7 @@ class PVMConfig(_Strict):
     features: FeaturesConfig = FeaturesConfig()
     activation: Literal["sigmoid", "rational"] = "sigmoid"
     prediction: Literal["signal", "change"] = "signal"
+    input_norm: InputNormConfig | None = None
     tau: float = Field(0.98, ge=0, le=1)
     momentum: float = Field(0.5, ge=0, lt=1)
     schedule: ScheduleConfig = ScheduleConfig()

@@ -8,6 +8,9 @@ A unit is a 3-layer perceptron `input (D) -> hidden (H) -> output (S)`. Its inpu
 
 where the optional blocks follow `cfg.features` and the context is the previous step's
 hidden states of the unit's context sources, each multiplied by its group's 0/1 gate.
+With `cfg.input_norm` (an axon option) every value of the signal blocks is then
+standardised by its running mean and variance (see `standardise`); the context (hidden
+states, already in [0, 1]) and the bias are left as they are.
 Its output `out = act(W2 [h, 1])` is the prediction `x_hat(t+1)` itself
 (`cfg.prediction == "signal"`, the original's unit), or the predicted change
 (`"change"`, an axon option): `x_hat(t+1) = clamp(x(t) + 2 (out - 0.5), 0, 1)`, whose
@@ -85,6 +88,19 @@ def momentum_update(w: torch.Tensor, m: torch.Tensor, a: torch.Tensor, b: torch.
         w.add_(m, alpha=inv_scale)
 
 
+def standardise(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor,
+                weight: float | torch.Tensor, eps: float) -> None:
+    """Fold `x (n, K)` into the running `mean` and `var (n, K)` with weight `weight`
+    (`m <- m + w d`, `v <- (1 - w) (v + w d^2)` with `d = x - m`; exact, not
+    cancelling, and exactly `mean = x`, `var = 0` at weight 1), then replace `x` by
+    `(x - mean) / sqrt(var + eps)`; all in place. `weight` is a float, or a 0-dim
+    tensor for CUDA graphs."""
+    d = x - mean
+    mean.add_(d * weight)
+    var.add_(d.mul_(d).mul_(weight)).mul_(1 - weight)
+    x.sub_(mean).div_(var.add(eps).sqrt_())
+
+
 def _identity_exchange(layer: int, owned: torch.Tensor) -> torch.Tensor:
     return owned
 
@@ -135,6 +151,10 @@ class LayerState:
         self.x_in, self.hidden = z(n, self.D), z(n, H)
         self.signal = z(n, S)  # this step's signal, for display
         self.error = z(n, S)   # this step's prediction error (zero before the first)
+        self.normalised = cfg.input_norm is not None
+        if self.normalised:  # running mean and variance of the signal blocks
+            self.norm_mean = z(n, self.blocks * S)
+            self.norm_var = z(n, self.blocks * S)
         self.readout: torch.Tensor | None = None
         self.heat: torch.Tensor | None = None
         if cfg.readout is not None:
@@ -175,6 +195,8 @@ class LayerState:
         }
         if self.change:
             out["out"] = self.out
+        if self.normalised:
+            out["norm_mean"], out["norm_var"] = self.norm_mean, self.norm_var
         if self.readout is not None:
             out["readout"], out["heat"] = self.readout, self.heat
         return out
@@ -292,7 +314,7 @@ class PVMEngine:
         if mask is not None:
             mask = mask.to(device=self.device, dtype=self.dtype)
         rates, inv = self.update_factors()
-        self.step_body(frame, mask, rates, inv)
+        self.step_body(frame, mask, rates, inv, self.norm_weight())
         self.has_pred = True
         self.step_count += 1
 
@@ -317,6 +339,15 @@ class PVMEngine:
             inv.append(1 / self.momentum_scale[l])
         return rates, inv
 
+    def norm_weight(self) -> float | None:
+        """This step's weight of the new input in the running input statistics:
+        `1 / (step + 1)` for the first `1 / (1 - decay)` steps, then `1 - decay`
+        (None without `input_norm`)."""
+        norm = self.cfg.input_norm
+        if norm is None:
+            return None
+        return max(1 / (self.step_count + 1), 1 - norm.decay)
+
     def _settle(self, l: int) -> None:
         """Bring layer l's momentum buffers to scale 1 (true momentum)."""
         layer, scale = self.layers[l], self.momentum_scale[l]
@@ -326,9 +357,9 @@ class PVMEngine:
             self.momentum_scale[l] = 1.0
 
     def step_body(self, frame: torch.Tensor, mask: torch.Tensor | None,
-                  rates: list, inv_scales: list) -> None:
-        """The work of one step, given `update_factors()` (floats, or 0-dim tensors
-        for a graph). It changes the state only in place, so a CUDA graph captured
+                  rates: list, inv_scales: list, norm_weight=None) -> None:
+        """The work of one step, given `update_factors()` and `norm_weight()` (floats,
+        or 0-dim tensors for a graph). It changes the state only in place, so a CUDA graph captured
         from it replays correctly (see axon.pvm.graph); `has_pred`, the switches and
         which layers learn are fixed structure."""
         below_full: torch.Tensor | None = None
@@ -357,6 +388,9 @@ class PVMEngine:
                 delta_o_rate = delta_o * rates[l]
                 slope_rate = activation_slope(layer.hidden, kind) * rates[l]
             self._build_input(layer, signal, l)
+            if layer.normalised:
+                standardise(layer.x_next[:, :layer.blocks * layer.S], layer.norm_mean,
+                            layer.norm_var, norm_weight, self.cfg.input_norm.eps)
             for a, b in layer.chunks:
                 if learn:
                     self._learn(layer, a, b, delta_o[a:b], delta_o_rate[a:b],

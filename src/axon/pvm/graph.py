@@ -71,6 +71,7 @@ class GraphedStep:
         self.mask = torch.zeros(cfg.input_size, cfg.input_size, device=dev, dtype=dt)
         n = len(engine.layers)
         self.factors = torch.zeros(2, n, device=dev, dtype=dt)  # rates, inverse scales
+        self.norm_weight = torch.zeros((), device=dev, dtype=dt)
         self.replays: dict[Key, Replay] = {}
         self.failed: str | None = None
 
@@ -88,6 +89,9 @@ class GraphedStep:
             self.mask.copy_(mask)
         host = [rates, [0.0 if i is None else i for i in inv]]
         self.factors.copy_(torch.tensor(host, dtype=self.factors.dtype))
+        norm = eng.norm_weight()
+        if norm is not None:
+            self.norm_weight.fill_(norm)
         if key not in self.replays:
             try:
                 self.replays[key] = capture(eng, self._body(rates, inv, mask is not None),
@@ -106,4 +110,5 @@ class GraphedStep:
         r = [0.0 if rate == 0 else self.factors[0, l] for l, rate in enumerate(rates)]
         s = [None if i is None else self.factors[1, l] for l, i in enumerate(inv)]
         mask = self.mask if with_mask else None
-        return lambda: self.engine.step_body(self.frame, mask, r, s)
+        norm = None if self.engine.cfg.input_norm is None else self.norm_weight
+        return lambda: self.engine.step_body(self.frame, mask, r, s, norm)

@@ -5,7 +5,8 @@ per-unit baseline of the scaling benchmark; it is written for clarity, not speed
 It follows the same conventions as `axon.pvm.engine` (see there): at step t each unit
 first learns from the error of the prediction it made at t-1, then reads its new input
 and predicts `x(t+1)` (the output itself, or with `prediction: "change"` the signal plus
-the predicted change). Context is the previous step's hidden states of the unit's
+the predicted change; with `input_norm`, the signal blocks of the input are standardised by
+their running mean and variance, written out here as the textbook update). Context is the previous step's hidden states of the unit's
 sources (no padding).
 """
 
@@ -44,6 +45,7 @@ class ReferenceUnit:
         self.out = np.full(s, 0.5, dtype)  # the raw output (= pred in signal mode)
         self.x_in = z(w1.shape[0])
         self.hidden = z(w1.shape[1])
+        self.norm_mean = self.norm_var = None  # running statistics of the signal blocks
 
 
 class ReferencePVM:
@@ -120,6 +122,15 @@ class ReferencePVM:
                                  else np.full_like(x, 0.5))
                 if f.t_minus_2:
                     parts.append(u.prev2)
+                if cfg.input_norm is not None:
+                    signal = np.concatenate(parts)
+                    if u.norm_mean is None:
+                        u.norm_mean, u.norm_var = np.zeros_like(signal), np.zeros_like(signal)
+                    w = max(1 / (self.step_count + 1), 1 - cfg.input_norm.decay)
+                    old = u.norm_mean
+                    u.norm_mean = (1 - w) * old + w * signal
+                    u.norm_var = (1 - w) * u.norm_var + w * (1 - w) * (signal - old) ** 2
+                    parts = [(signal - u.norm_mean) / np.sqrt(u.norm_var + cfg.input_norm.eps)]
                 for gid, group in u.sources:
                     on = lateral_on if group == LATERAL else feedback_on
                     parts.append(self.hidden_prev[gid] * float(on))

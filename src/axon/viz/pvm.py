@@ -92,7 +92,7 @@ def save_image_rows(path: str | Path, rows: list[tuple[str, list[np.ndarray]]],
 def plot_curves(path: str | Path, curves: dict[str, tuple[list, list]], ylabel: str,
                 title: str = "", logy: bool = True) -> Path:
     """Several curves `name -> (steps, values)` on one plot."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
     for name, (xs, ys) in curves.items():
         ax.plot(xs, ys, label=name, lw=1.4)
     ax.set_xlabel("step")
@@ -100,7 +100,7 @@ def plot_curves(path: str | Path, curves: dict[str, tuple[list, list]], ylabel: 
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # off the curves
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
