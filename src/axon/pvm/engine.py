@@ -359,9 +359,9 @@ class PVMEngine:
     def step_body(self, frame: torch.Tensor, mask: torch.Tensor | None,
                   rates: list, inv_scales: list, norm_weight=None) -> None:
         """The work of one step, given `update_factors()` and `norm_weight()` (floats,
-        or 0-dim tensors for a graph). It changes the state only in place, so a CUDA graph captured
-        from it replays correctly (see axon.pvm.graph); `has_pred`, the switches and
-        which layers learn are fixed structure."""
+        or 0-dim tensors for a graph). It changes the state only in place, so a CUDA
+        graph captured from it replays correctly (see axon.pvm.graph); `has_pred`, the
+        switches and which layers learn are fixed structure."""
         below_full: torch.Tensor | None = None
         for l, layer in enumerate(self.layers):
             signal = layer.signal

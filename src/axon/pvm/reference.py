@@ -5,9 +5,9 @@ per-unit baseline of the scaling benchmark; it is written for clarity, not speed
 It follows the same conventions as `axon.pvm.engine` (see there): at step t each unit
 first learns from the error of the prediction it made at t-1, then reads its new input
 and predicts `x(t+1)` (the output itself, or with `prediction: "change"` the signal plus
-the predicted change; with `input_norm`, the signal blocks of the input are standardised by
-their running mean and variance, written out here as the textbook update). Context is the previous step's hidden states of the unit's
-sources (no padding).
+the predicted change; with `input_norm`, the signal blocks of the input are standardised
+by their running mean and variance, written out here as the textbook update). Context is
+the previous step's hidden states of the unit's sources (no padding).
 """
 
 from __future__ import annotations
