@@ -1,10 +1,13 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from axon.cli import main
 
 from .helpers import TINY, tiny
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "pvm"
 
 
 @pytest.fixture
@@ -79,7 +82,10 @@ def test_import_and_info(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "UNKNOWN frobnicate" in text and "mapped  tau -> tau" in text
     assert run_cli("pvm", "info", out) == 0
-    assert "21 units" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "21 units" in text and "predicts the signal, signal inputs as they are" in text
+    assert run_cli("pvm", "info", EXAMPLES / "seed-small-axon.json") == 0
+    assert "predicts the change, signal inputs standardised (decay 0.999" in capsys.readouterr().out
 
 
 def test_scale_two_models(tmp_path, capsys):

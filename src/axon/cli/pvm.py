@@ -204,6 +204,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     H = cfg.hidden_size
     total_units = total_weights = 0
     print(f"{cfg.name}: input {cfg.input_channels}x{cfg.input_size}x{cfg.input_size}")
+    norm = cfg.input_norm
+    print(f"  unit: {cfg.activation}, predicts the {cfg.prediction}, signal inputs "
+          + ("as they are" if norm is None
+             else f"standardised (decay {norm.decay}, eps {norm.eps})"))
     for t in build_topology(cfg):
         sizes = [blocks * t.signal_size + len(c) * H + 1 for c in t.context]
         weights = sum(d * H + (H + 1) * t.signal_size for d in sizes)
