@@ -96,6 +96,14 @@ def test_overrides_revalidate():
         apply_overrides(cfg, ["tau=2"])
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         apply_overrides(cfg, ["tau"])
+    with pytest.raises(ConfigError, match="'input_norm' is off"):
+        apply_overrides(cfg, ["input_norm.decay=0.9"])
+    with pytest.raises(ConfigError, match="not a section"):
+        apply_overrides(cfg, ["tau.x=1"])
+    on = apply_overrides(cfg, ['input_norm={"decay": 0.9}'])
+    assert on.input_norm.decay == 0.9 and on.input_norm.eps == 1e-4
+    with pytest.raises(ConfigError, match="input_norm.decay"):
+        apply_overrides(on, ["input_norm.decay=1"])
 
 
 def test_json_roundtrip():

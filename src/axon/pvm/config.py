@@ -231,6 +231,11 @@ def apply_overrides(cfg: PVMConfig, overrides: list[str]) -> PVMConfig:
         node = data
         parts = key.split(".")
         for p in parts[:-1]:
+            if p in node and node[p] is None:
+                raise ConfigError(
+                    f"--set {key}: section {p!r} is off (null) in this model; set it whole, "
+                    f"e.g. --set '{p}={{...}}'"
+                )
             if not isinstance(node.get(p), dict):
                 raise ConfigError(f"--set {key}: {p!r} is not a section of the model")
             node = node[p]
