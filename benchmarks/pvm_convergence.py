@@ -6,12 +6,14 @@ The error follows the content of the video, so whole camera loops are compared. 
 run is an ordinary `axon pvm run` (metrics.csv, final snapshot, display, plot) in OUT;
 the table is printed in Markdown.
 
-The defaults run axon's unit: it predicts the change of its signal, with its signal
-inputs standardised (model keys `prediction: "change"`, `input_norm`), at learning rate
-0.05. `--prediction signal --input-norm off --lr 3` runs the original's unit.
+The default model, examples/pvm/seed-small-axon.json, is seed-small with axon's unit: it
+predicts the change of its signal, with its signal inputs standardised (model keys
+`prediction: "change"`, `input_norm` decay 0.999), at learning rate 0.05, layer i learning
+from step 2000 i, context from step 0. Each flag given overrides its model key;
+`--prediction signal --input-norm off --lr 3` runs the original's unit.
 
-    .venv/bin/python benchmarks/pvm_convergence.py [--model examples/pvm/seed-small.json]
-        [--steps 20000] [--lr 0.05] [--delay-each-layer 2000] [--context-at 0]
+    .venv/bin/python benchmarks/pvm_convergence.py [--model examples/pvm/seed-small-axon.json]
+        [--steps 20000] [--lr LR] [--delay-each-layer N] [--context-at STEP]
         [--prediction signal|change] [--input-norm DECAY|off] [--out DIR]
 """
 
@@ -41,32 +43,40 @@ def loop_means(metrics: dict[str, list[float]], key: str, loop: int, steps: int)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(EXAMPLES / "seed-small.json"))
+    ap.add_argument("--model", default=str(EXAMPLES / "seed-small-axon.json"))
     ap.add_argument("--steps", type=int, default=20_000)
-    ap.add_argument("--lr", type=float, default=0.05,
-                    help="learning rate of every layer once it starts (default 0.05)")
-    ap.add_argument("--delay-each-layer", type=int, default=2000,
-                    help="layer i starts learning at step i x this (default 2000)")
-    ap.add_argument("--context-at", type=int, default=0,
-                    help="step at which lateral and feedback context switch on (default 0)")
-    ap.add_argument("--prediction", choices=["signal", "change"], default="change",
-                    help="what a unit's output predicts (model key `prediction`; default change)")
-    ap.add_argument("--input-norm", default="0.999", metavar="DECAY|off",
+    ap.add_argument("--lr", type=float,
+                    help="learning rate of every layer once it starts (default: the model's)")
+    ap.add_argument("--delay-each-layer", type=int,
+                    help="layer i starts learning at step i x this (default: the model's)")
+    ap.add_argument("--context-at", type=int,
+                    help="step at which lateral and feedback context switch on "
+                         "(default: the model's)")
+    ap.add_argument("--prediction", choices=["signal", "change"],
+                    help="what a unit's output predicts (model key `prediction`)")
+    ap.add_argument("--input-norm", metavar="DECAY|off",
                     help="standardise the units' signal inputs with running statistics of "
-                         "this decay (model key `input_norm`; default 0.999)")
+                         "this decay, or not (model key `input_norm`)")
     ap.add_argument("--metrics-every", type=int, default=500)
     ap.add_argument("--out", default="runs/pvm/convergence")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cfg = apply_overrides(load_model(args.model), [
-        f"schedule.initial_learning_rate={args.lr}",
-        f"schedule.intermediate_learning_rate={args.lr}",
-        f"schedule.delay_each_layer={args.delay_each_layer}",
-        f"schedule.enable_lateral_at={args.context_at}",
-        f"schedule.enable_feedback_at={args.context_at}",
-        f"prediction={args.prediction}",
-        "input_norm=" + ("null" if args.input_norm == "off" else f'{{"decay": {args.input_norm}}}'),
-    ])
+    overrides = []
+    if args.lr is not None:
+        overrides += [f"schedule.initial_learning_rate={args.lr}",
+                      f"schedule.intermediate_learning_rate={args.lr}"]
+    if args.delay_each_layer is not None:
+        overrides.append(f"schedule.delay_each_layer={args.delay_each_layer}")
+    if args.context_at is not None:
+        overrides += [f"schedule.enable_lateral_at={args.context_at}",
+                      f"schedule.enable_feedback_at={args.context_at}"]
+    if args.prediction is not None:
+        overrides.append(f"prediction={args.prediction}")
+    if args.input_norm is not None:
+        overrides.append("input_norm=" + ("null" if args.input_norm == "off"
+                                          else f'{{"decay": {args.input_norm}}}'))
+    cfg = apply_overrides(load_model(args.model), overrides)
+    sched = cfg.schedule
     source = open_source("camera", (cfg.input_size, cfg.input_size), cfg.input_channels)
     runner = PVMRunner(cfg, source, args.out, metrics_every=args.metrics_every,
                        display_every=args.steps, progress=False)
@@ -75,8 +85,9 @@ def main() -> None:
     loop = len(source)
     starts = range(0, args.steps, loop)
     print(f"{cfg.name} on {source.describe()}, {args.steps} steps, prediction "
-          f"{cfg.prediction}, input_norm {cfg.input_norm}, lr {args.lr}, layer i "
-          f"from step {args.delay_each_layer} i, context from step {args.context_at}; "
+          f"{cfg.prediction}, input_norm {cfg.input_norm}, lr {sched.initial_learning_rate}, "
+          f"layer i from step {sched.delay_each_layer} i, lateral context from step "
+          f"{sched.enable_lateral_at}, feedback from {sched.enable_feedback_at}; "
           f"{runner.steps_per_s:.1f} steps/s at the end")
     print("| loop (steps) | " + " | ".join(f"{s // 1000}-{(s + loop) // 1000}k" for s in starts)
           + " |")
