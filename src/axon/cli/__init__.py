@@ -1,6 +1,13 @@
 """The `axon` command. Thin: each subcommand module parses its options and calls one
-function of a package. A subsystem adds its commands by writing `axon/cli/<name>.py`
-with `add_parser(subparsers)` and listing it in COMMANDS."""
+function of a package.
+
+Adding a command: write `axon/cli/<name>.py` with `add_parser(subparsers)` (the parser
+it adds sets `func`, called with the parsed arguments) and list `<name>` in COMMANDS.
+Every listed module is imported to build the parser, also for `axon --help` and for an
+argument error, which must answer in well under a second: so a command module imports
+at its top only the standard library, `axon.cli` and `axon.errors`, and imports torch,
+numpy and axon's packages inside the function that runs the command
+(tests/cli/test_startup.py checks this)."""
 
 from __future__ import annotations
 
@@ -31,11 +38,14 @@ def build_model(config):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from axon import __version__
+
     parser = argparse.ArgumentParser(
         prog="axon",
         description="axon: train neural networks fast on PyTorch, and run the "
         "brain-inspired learning systems.",
     )
+    parser.add_argument("--version", action="version", version=f"axon {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"axon.cli.{name}").add_parser(sub)

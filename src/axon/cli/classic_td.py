@@ -119,7 +119,7 @@ def run_td_gammon(args) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from axon.classic.td.conditioning import MODELS, PARADIGMS
+    from axon.classic.td.paradigms import MODELS, PARADIGMS
     from axon.classic.td.params import TRACES
 
     p = subparsers.add_parser(
