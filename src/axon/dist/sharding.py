@@ -23,6 +23,7 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 from axon.errors import CheckpointError
+from axon.train.checkpoint import verify_checksum
 
 GATHER = StateDictOptions(full_state_dict=True, cpu_offload=True)  # full tensors, on rank 0 only
 SCATTER = StateDictOptions(full_state_dict=True, strict=True)  # every rank passes the full tensors
@@ -58,6 +59,7 @@ def load_full_weights(model: nn.Module, path: str | Path) -> None:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: weights file is missing")
+    verify_checksum(path)
     try:
         weights = load_file(str(path))
     except (SafetensorError, OSError) as err:

@@ -1,12 +1,14 @@
 """Checkpoint folders: `model.safetensors` (the weights, readable by any safetensors
-tool) and `trainer.safetensors` (the trainer state, see axon.train.state).
+tool), `trainer.safetensors` (the trainer state, see axon.train.state) and
+`checksums.sha256` (the SHA-256 of both, in `sha256sum` format, checked on every load).
 
 A folder is replaced atomically: the new one is written and fsynced beside it, then
 renamed into place; a crash between the two renames leaves `.<name>.old`, which
-`read_checkpoint` falls back to."""
+`read_checkpoint` falls back to and `clean_checkpoints` restores."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +23,8 @@ from axon.train.state import load_state, save_state
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "trainer.safetensors"
+CHECKSUM_FILE = "checksums.sha256"
+FILES = (MODEL_FILE, STATE_FILE, CHECKSUM_FILE)
 
 
 def _fsync(path: Path) -> None:
@@ -90,11 +94,13 @@ def write_checkpoint(directories: str | Path | list, weights: torch.nn.Module | 
     def write(folder: Path) -> None:
         save_file(weights, str(folder / MODEL_FILE))
         save_state(state, folder / STATE_FILE)
+        lines = [f"{_sha256(folder / name)}  {name}\n" for name in (MODEL_FILE, STATE_FILE)]
+        (folder / CHECKSUM_FILE).write_text("".join(lines))
 
     _replace_folder(directories[0], write)
     for directory in directories[1:]:
         def link(folder: Path, source: Path = directories[0]) -> None:
-            for name in (MODEL_FILE, STATE_FILE):
+            for name in FILES:
                 try:
                     os.link(source / name, folder / name)
                 except OSError:
@@ -120,6 +126,7 @@ def read_checkpoint(directory: str | Path, model: torch.nn.Module | None = None)
     Everything is read and checked before `model` is touched, so a damaged checkpoint
     raises CheckpointError and leaves the model as it was."""
     folder = checkpoint_folder(directory)
+    verify_checksum(folder / STATE_FILE)
     state = load_state(folder / STATE_FILE)
     if model is not None:
         load_weights(model, folder / MODEL_FILE)
@@ -127,10 +134,12 @@ def read_checkpoint(directory: str | Path, model: torch.nn.Module | None = None)
 
 
 def load_weights(model: torch.nn.Module, path: str | Path) -> None:
-    """Load safetensors weights into `model`; names and shapes must match exactly."""
+    """Load safetensors weights into `model`; names and shapes must match exactly. The
+    weights of a checkpoint folder are first checked against its checksums."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: weights file is missing")
+    verify_checksum(path)
     backup = {k: v.clone() for k, v in model.state_dict().items()}
     try:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
@@ -139,3 +148,48 @@ def load_weights(model: torch.nn.Module, path: str | Path) -> None:
         model.load_state_dict(backup)
         first = str(err).strip().splitlines()[0]
         raise CheckpointError(f"{path}: cannot load weights into the model ({first})") from err
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def verify_checksum(path: Path) -> None:
+    """Check a checkpoint folder's file against the folder's checksums.sha256 (a
+    CheckpointError if it differs or the list is missing). A weights file outside a
+    checkpoint folder (no trainer state beside it, e.g. an `init_from` file) is not checked."""
+    folder = path.parent
+    if not (folder / STATE_FILE).is_file():
+        return
+    sums = folder / CHECKSUM_FILE
+    try:
+        listed = dict(reversed(line.split("  ", 1)) for line in sums.read_text().splitlines())
+    except FileNotFoundError:
+        raise CheckpointError(f"{sums}: checksum list is missing; the checkpoint cannot be verified") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CheckpointError(f"{sums}: unreadable checksum list ({err})") from None
+    if path.name not in listed:
+        raise CheckpointError(f"{sums}: no checksum for {path.name}")
+    if _sha256(path) != listed[path.name]:
+        raise CheckpointError(
+            f"{path}: checksum does not match {CHECKSUM_FILE} (the file was changed or damaged after it was written)")
+
+
+def clean_checkpoints(directory: str | Path) -> None:
+    """Tidy a checkpoints folder before a run writes into it: delete the temporary
+    folders of writes a crash interrupted, and put back a `<name>` that a crash between
+    the two renames left only as `.<name>.old`."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return
+    for entry in directory.iterdir():
+        name = entry.name
+        if name.startswith(".") and ".tmp-" in name:
+            shutil.rmtree(entry, ignore_errors=True)
+        elif name.startswith(".") and name.endswith(".old"):
+            target = directory / name[1:-len(".old")]
+            if target.exists():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                os.replace(entry, target)

@@ -366,7 +366,8 @@ class Trainer:
             for cb in callbacks:
                 cb.on_epoch_start(self)
         if self.sampler is not None:
-            self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * self.batch_size)
+            # A training batch is grad_accum micro-batches of batch_size samples each.
+            self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * self.batch_size * self.grad_accum)
         self._loader_generator.manual_seed((self.seed or 0) * 100_003 + self.epoch)
         loss_sum, seen, correct, seconds_before = self._running
         start = time.perf_counter()

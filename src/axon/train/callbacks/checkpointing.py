@@ -7,7 +7,7 @@ from pathlib import Path
 
 from axon.train.callbacks.base import Callback
 from axon.train.callbacks.guards import improved, monitored
-from axon.train.checkpoint import write_checkpoint
+from axon.train.checkpoint import clean_checkpoints, write_checkpoint
 
 
 class ModelCheckpoint(Callback):
@@ -66,6 +66,10 @@ class ModelCheckpoint(Callback):
             error, self._error = self._error, None
             raise error
 
+    def on_fit_start(self, trainer) -> None:
+        if trainer.is_main_process:
+            clean_checkpoints(self.directory)
+
     def on_batch_end(self, trainer, result) -> None:
         steps = self.every_steps
         if steps and trainer.global_step % steps == 0 and trainer.batch_in_epoch < trainer.steps_per_epoch:
@@ -76,11 +80,11 @@ class ModelCheckpoint(Callback):
         is_best = improved(value, self.best, self.mode)
         if is_best:
             self.best, self.best_epoch = value, trainer.epoch
-        names = []
+        # `best` first: a crash between the two leaves `last` at the previous checkpoint,
+        # so the resumed run redoes this epoch and writes both again; never a stale `best`.
+        names = ["best"] if is_best else []
         if trainer.epoch % self.every == 0 or trainer.epoch == trainer.epochs or trainer.should_stop:
             names.append("last")
-        if is_best:
-            names.append("best")
         if names:
             self._save(trainer, names)  # the state includes this callback's update above
 
