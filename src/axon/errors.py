@@ -25,3 +25,7 @@ class TrainingDiverged(AxonError):
     def __init__(self, message: str, step: int):
         super().__init__(message)
         self.step = step
+
+
+class DataError(AxonError):
+    """A data file or folder is missing, malformed or inconsistent (the message names it)."""

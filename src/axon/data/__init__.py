@@ -1,12 +1,20 @@
 """Dataset readers for real formats, the bundled default (scikit-learn's 8x8 digits),
-synthetic generators in the same formats, loaders and samplers."""
+synthetic generators in the same formats, loaders and samplers.
 
+Data sets are found by name: `build_dataset(name, **args)` returns `DataSplits`;
+`dataset_names()` and `describe_dataset(name)` list them (`axon datasets`)."""
+
+from axon.data import digits as _digits, shapes as _shapes  # noqa: F401  (register the readers)
 from axon.data.digits import DigitsSplits, load_digits_splits
+from axon.data.preprocessing import Preprocessing, preprocessing_from_dict
+from axon.data.registry import DatasetInfo, build_dataset, dataset_names, describe_dataset, register_dataset
+from axon.data.splits import DataSplits
 from axon.data.video import (
     FolderSource, Frame, FrameSource, MovingShapes, NumpySource, PanningCamera,
     VideoFileSource, VideoWriter, open_source,
 )
 
-__all__ = ["DigitsSplits", "load_digits_splits",
+__all__ = ["DataSplits", "DatasetInfo", "DigitsSplits", "Preprocessing", "build_dataset", "dataset_names",
+           "describe_dataset", "load_digits_splits", "preprocessing_from_dict", "register_dataset",
            "FolderSource", "Frame", "FrameSource", "MovingShapes", "NumpySource",
            "PanningCamera", "VideoFileSource", "VideoWriter", "open_source"]

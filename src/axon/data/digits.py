@@ -5,28 +5,21 @@ from the remaining training images. Pixels are scaled from 0..16 to [0, 1]."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from axon.data.preprocessing import Preprocessing
+from axon.data.registry import register_dataset
+from axon.data.splits import DataSplits, check_fraction
+
 CLASSES = [str(d) for d in range(10)]
 
+DigitsSplits = DataSplits
+"""The name these splits had before the registry (kept for existing callers)."""
 
-@dataclass
-class DigitsSplits:
-    """Train, validation and test sets of `(image (1, 8, 8) float32, label int64)`."""
-
-    train: TensorDataset
-    val: TensorDataset
-    test: TensorDataset
-    classes: list[str]
-
-
-def _check_fraction(name: str, value: float) -> None:
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name}: expected a fraction strictly between 0 and 1, got {value}")
+PREPROCESSING = Preprocessing("array", (1, 8, 8), divisor=16.0)
+"""A raw digit: 64 values 0..16 (scikit-learn's `load_digits().images[i]`)."""
 
 
 def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -39,12 +32,12 @@ def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 def load_digits_splits(
     test_fraction: float = 0.2, val_fraction: float = 0.1, split_seed: int = 0
-) -> DigitsSplits:
+) -> DataSplits:
     """Stratified train/val/test splits; `val_fraction` is a fraction of the training part."""
     from sklearn.model_selection import train_test_split
 
-    _check_fraction("data.test_fraction", test_fraction)
-    _check_fraction("data.val_fraction", val_fraction)
+    check_fraction("data.test_fraction", test_fraction)
+    check_fraction("data.val_fraction", val_fraction)
     images, labels = load_digits_arrays()
     x_train, x_test, y_train, y_test = train_test_split(
         images, labels, test_size=test_fraction, stratify=labels, random_state=split_seed
@@ -56,9 +49,18 @@ def load_digits_splits(
     def as_dataset(x: np.ndarray, y: np.ndarray) -> TensorDataset:
         return TensorDataset(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y))
 
-    return DigitsSplits(
+    return DataSplits(
         train=as_dataset(x_train, y_train),
         val=as_dataset(x_val, y_val),
         test=as_dataset(x_test, y_test),
         classes=CLASSES,
+        input_shape=PREPROCESSING.shape,
+        train_targets=torch.from_numpy(y_train),
+        preprocessing=PREPROCESSING.to_dict(),
     )
+
+
+@register_dataset("digits")
+def digits(test_fraction: float = 0.2, val_fraction: float = 0.1, split_seed: int = 0) -> DataSplits:
+    """scikit-learn's bundled 8x8 digits (1797 images, 10 classes), stratified splits."""
+    return load_digits_splits(test_fraction, val_fraction, split_seed)

@@ -18,7 +18,9 @@ import math
 import torch
 from torch.utils.data import TensorDataset
 
-from axon.data.digits import DigitsSplits
+from axon.data.preprocessing import Preprocessing
+from axon.data.registry import register_dataset
+from axon.data.splits import DataSplits
 
 SHAPES = ("circle", "square", "triangle", "cross", "bar")
 FILLS = ("filled", "outline")
@@ -112,12 +114,23 @@ def make_shapes(n: int, seed: int = 0, size: int = 32, imbalance: float = 1.0) -
 
 
 def load_shapes_splits(train: int = 6000, val: int = 1000, test: int = 1000, seed: int = 0,
-                       imbalance: float = 1.0, size: int = 32) -> DigitsSplits:
+                       imbalance: float = 1.0, size: int = 32) -> DataSplits:
     """Train/val/test shapes sets from disjoint seeds; only the training set is made
     class-imbalanced by `imbalance` (so validation accuracy weighs rare classes fully)."""
-    return DigitsSplits(
-        train=make_shapes(train, seed=3 * seed, size=size, imbalance=imbalance),
+    training = make_shapes(train, seed=3 * seed, size=size, imbalance=imbalance)
+    return DataSplits(
+        train=training,
         val=make_shapes(val, seed=3 * seed + 1_000_001, size=size),
         test=make_shapes(test, seed=3 * seed + 2_000_003, size=size),
         classes=list(CLASSES),
+        input_shape=(3, size, size),
+        train_targets=training.tensors[1],
+        preprocessing=Preprocessing("array", (3, size, size)).to_dict(),
     )
+
+
+@register_dataset("shapes")
+def shapes(train: int = 6000, val: int = 1000, test: int = 1000, split_seed: int = 0,
+           imbalance: float = 1.0, image_size: int = 32) -> DataSplits:
+    """Generated 32x32 RGB shapes and textures (10 classes), optionally class-imbalanced."""
+    return load_shapes_splits(train, val, test, seed=split_seed, imbalance=imbalance, size=image_size)
