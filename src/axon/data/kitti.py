@@ -107,8 +107,7 @@ class KittiLabels:
     def select(self, index) -> KittiLabels:
         """The objects picked by a boolean mask or an index array, in that order."""
         index = np.asarray(index)
-        if index.dtype == bool:
-            index = np.flatnonzero(index)
+        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64)
         picked = {f.name: getattr(self, f.name) for f in fields(self)}
         picked = {k: (None if v is None else [v[i] for i in index] if k == "name" else v[index])
                   for k, v in picked.items()}
@@ -122,6 +121,8 @@ class KittiLabels:
         out = {}
         for f in fields(cls):
             values = [getattr(p, f.name) for p in parts]
+            if f.name == "score":  # an empty frame has no score column to speak of
+                values = [np.zeros(0) if v is None and not len(p) else v for v, p in zip(values, parts)]
             if f.name == "name":
                 out["name"] = [n for v in values for n in v]
             elif any(v is None for v in values):
