@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from axon.classic.boltzmann import BoltzmannMachine, all_binary_states, bars_and_stripes
+from axon.classic._checks import NotFittedError
 from axon.errors import AxonError
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -89,9 +90,18 @@ def test_samples_follow_the_learned_distribution():
     assert share > 0.8
 
 
+def test_inputs_are_binarised_at_the_threshold():
+    data = np.array([[0.0, 0.5, 1.0], [0.49, 1.0, 0.0]])
+    machine = BoltzmannMachine(n_iter=1, statistics="exact").fit(data)
+    binary = BoltzmannMachine(n_iter=1, statistics="exact").fit((data >= 0.5).astype(float))
+    assert np.array_equal(machine.couplings_.numpy(), binary.couplings_.numpy())
+    high = BoltzmannMachine(n_iter=1, statistics="exact", threshold=0.8).fit(data)
+    assert high.kl_divergence(data) == pytest.approx(high.kl_divergence((data >= 0.8).astype(float)))
+
+
 def test_boltzmann_bad_input():
-    with pytest.raises(AxonError, match="X: a Boltzmann machine expects binary data of 0 and 1, got the value 0.5"):
-        BoltzmannMachine().fit(np.array([[0, 0.5], [1, 1]]))
+    with pytest.raises(NotFittedError, match="BoltzmannMachine: call fit before sample"):
+        BoltzmannMachine().sample(3)
     with pytest.raises(AxonError, match="exact enumeration needs at most 20 units, got 30 visible \\+ 4 hidden = 34"):
         BoltzmannMachine().fit(np.zeros((2, 30)))
     machine = BoltzmannMachine(n_iter=2).fit(np.array([[0, 1, 1], [1, 0, 0]]))

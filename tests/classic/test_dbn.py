@@ -57,3 +57,21 @@ def test_dbn_bad_input(digits):
     model = DBN(hidden_layer_sizes=(8,), pretrain=False, epochs=1).fit(digits.x_train[:50], digits.y_train[:50])
     with pytest.raises(AxonError, match="X: DBN was fitted with 64 features per sample, got 63"):
         model.predict(np.zeros((2, 63)))
+
+
+def test_dbn_samples_and_reconstructions(digits):
+    model = DBN(hidden_layer_sizes=(32, 16), rbm_n_iter=2, epochs=1, random_state=0)
+    model.fit(digits.x_train[:200], digits.y_train[:200])
+    samples = model.sample(3, n_steps=10, record_every=5)
+    assert samples.shape == (3, 3, 64) and samples.min() >= 0 and samples.max() <= 1
+    assert model.sample(2, n_steps=3, start=digits.x_test[:2]).shape == (2, 64)
+    assert model.reconstruct(digits.x_test[:4]).shape == (4, 64)
+    plain = DBN(hidden_layer_sizes=(8,), pretrain=False, epochs=1).fit(digits.x_train[:50], digits.y_train[:50])
+    with pytest.raises(AxonError, match="sample needs the pretrained RBMs"):
+        plain.sample(2)
+
+
+def test_gaussian_dbn_takes_real_data(digits):
+    X = (digits.x_train[:200] - digits.x_train[:200].mean(0)) * 3
+    model = DBN(hidden_layer_sizes=(16,), visible="gaussian", rbm_n_iter=2, epochs=20, learning_rate=0.03).fit(X, digits.y_train[:200])
+    assert model.rbms_[0].visible == "gaussian" and model.score(X, digits.y_train[:200]) > 0.8

@@ -5,8 +5,19 @@ import pytest
 import torch
 
 from axon.classic.capacity import ags_overlap, capacity_curve
-from axon.classic.hopfield import HopfieldNetwork, corrupt, energy, hebbian_couplings, overlap, run_async
+from axon.classic.hopfield import (
+    HopfieldNetwork,
+    corrupt,
+    couplings_for,
+    energy,
+    hebbian_couplings,
+    overlap,
+    pseudo_inverse_couplings,
+    run_async,
+    storkey_couplings,
+)
 from axon.classic.modern_hopfield import ModernHopfield, retrieval_experiment
+from axon.classic._checks import NotFittedError
 from axon.errors import AxonError
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -57,8 +68,9 @@ def test_stored_patterns_are_fixed_points_at_low_load():
     xi = random_patterns(5, 200)
     for update in ("async", "sync"):
         net = HopfieldNetwork(update=update).fit(xi)
-        assert torch.equal(net.recall(xi), xi)
-        assert net.n_sweeps_ == 1
+        final, sweeps = net.run(xi)
+        assert torch.equal(final, xi) and sweeps == 1
+        assert np.array_equal(net.predict(xi), xi.numpy())
     # energy of a memory is about -N/2
     assert float(HopfieldNetwork().fit(xi).energy(xi).mean()) == pytest.approx(-100, rel=0.1)
 
@@ -72,21 +84,34 @@ def test_recall_from_corrupted_cues():
         net = HopfieldNetwork(update=update).fit(xi)
         assert float(overlap(net.recall(cues), xi).min()) == 1.0
         assert net.score(cues, xi) == 1.0
+        assert net.score(cues, np.arange(8)) == 1.0  # targets given as stored-pattern indices
+
+
+def test_inputs_are_binarised_at_the_threshold():
+    spins = np.array([[1.0, -1.0, 1.0, -1.0]])
+    zero_one = np.array([[1.0, 0.0, 1.0, 0.0]])
+    for patterns in (spins, zero_one, np.array([[0.9, 0.2, 0.5, 0.49]])):
+        assert np.array_equal(HopfieldNetwork().fit(patterns).patterns_.numpy(), spins)
+    net = HopfieldNetwork(threshold=0.0).fit(np.array([[0.3, -0.2, 0.0, -5.0]]))
+    assert np.array_equal(net.patterns_.numpy(), spins)
 
 
 def test_hopfield_bad_input():
-    with pytest.raises(AxonError, match="patterns: expected states of -1 or \\+1 only, got the value 0"):
-        HopfieldNetwork().fit(np.array([[1, -1, 0]]))
     net = HopfieldNetwork().fit(np.array([[1, -1, 1, 1]]))
     with pytest.raises(AxonError, match="cues: HopfieldNetwork was fitted with 4 features per sample, got 3"):
         net.recall(np.array([[1, -1, 1]]))
-    with pytest.raises(AxonError, match="cues: expected states of -1 or \\+1 only, got the value 0.5"):
-        net.recall(np.array([[1, -1, 1, 0.5]]))
+    with pytest.raises(AxonError, match="rule: expected one of hebb, storkey, pseudo-inverse, got 'oja'"):
+        HopfieldNetwork(rule="oja").fit(np.array([[1, -1]]))
+    with pytest.raises(AxonError, match="temperature: expected a number >= 0, got -1"):
+        net.set_params(temperature=-1).recall(np.array([[1, -1, 1, 1]]))
+    net.set_params(temperature=0.0)
+    with pytest.raises(AxonError, match=r"y: expected indices of stored patterns in \[0, 1\)"):
+        net.score(np.array([[1, -1, 1, 1]]), np.array([3]))
     with pytest.raises(AxonError, match="update: expected one of async, sync, got 'random'"):
         HopfieldNetwork(update="random").fit(np.array([[1, -1]])).recall(np.array([[1, 1]]))
-    with pytest.raises(AxonError, match="targets: expected shape"):
+    with pytest.raises(AxonError, match="y: expected one target per cue"):
         net.score(np.array([[1, -1, 1, 1]]), np.array([[1, -1, 1, 1], [1, 1, 1, 1]]))
-    with pytest.raises(AxonError, match="call fit"):
+    with pytest.raises(NotFittedError, match="call fit"):
         HopfieldNetwork().recall(np.array([[1, -1]]))
 
 
@@ -144,3 +169,51 @@ def test_capacity_groups_give_the_same_result():
     grouped = capacity_curve([40], [0.05, 0.2, 0.3], trials=2, cues=2, max_sweeps=10, seed=3, max_bytes=1)
     assert grouped.overlaps[0] == pytest.approx(whole.overlaps[0])
     assert whole.overlaps[0][0] == 1.0 and whole.overlaps[0][2] < 1.0
+
+
+def test_storkey_rule_matches_its_definition():
+    xi = random_patterns(4, 9, seed=7).double()
+    n = 9
+    J = torch.zeros(n, n, dtype=torch.float64)
+    for mu in range(4):
+        new = J.clone()
+        for i in range(n):
+            for j in range(n):
+                h_ij = sum(float(J[i, k] * xi[mu, k]) for k in range(n) if k not in (i, j))
+                h_ji = sum(float(J[j, k] * xi[mu, k]) for k in range(n) if k not in (i, j))
+                new[i, j] += (xi[mu, i] * xi[mu, j] - xi[mu, i] * h_ji - h_ij * xi[mu, j]) / n
+        new.fill_diagonal_(0)
+        J = new
+    assert torch.allclose(storkey_couplings(xi), J)
+    assert torch.allclose(J, J.T)
+
+
+def test_pseudo_inverse_and_storkey_hold_more_than_hebb():
+    xi = random_patterns(30, 100, seed=2)  # alpha = 0.3, far above Hebb's 0.138
+    stable = {rule: float((torch.sign(xi @ couplings_for(rule, xi)) == xi).all(1).float().mean())
+              for rule in ("hebb", "storkey", "pseudo-inverse")}
+    assert stable["pseudo-inverse"] == 1.0  # the projection rule makes every pattern a fixed point
+    assert stable["storkey"] > stable["hebb"] + 0.3
+    assert stable["hebb"] < 0.2
+    J = pseudo_inverse_couplings(xi.double())
+    assert torch.allclose(J, J.T, atol=1e-9)
+
+
+def test_glauber_dynamics_follow_mean_field_theory():
+    xi = random_patterns(1, 1000, seed=4)
+    for temperature, m_star in ((0.5, 0.9575), (0.8, 0.7104), (1.5, 0.0)):
+        net = HopfieldNetwork(temperature=temperature, max_sweeps=20, random_state=1).fit(xi)
+        m = float(overlap(net.recall(xi.repeat(4, 1)), xi).mean())
+        assert m == pytest.approx(m_star, abs=0.05)  # m = tanh(m / T)
+
+
+def test_recorded_energy_trace():
+    xi = random_patterns(10, 60, seed=5)
+    net = HopfieldNetwork(max_sweeps=5).fit(xi)
+    cue = corrupt(xi[:2], 0.3, torch.Generator().manual_seed(0))
+    trace = []
+    final, sweeps = net.run(cue, record=trace)
+    energies = torch.stack(trace)  # (updates, cues)
+    assert energies.shape == (sweeps * 60, 2)
+    assert torch.all(energies[1:] <= energies[:-1] + 1e-5)
+    assert torch.allclose(energies[-1], net.energy(final), atol=1e-4)

@@ -57,6 +57,29 @@ def test_sklearn_api():
     assert search.best_params_["max_iter"] in (1, 5)
 
 
+def test_voting_binarises_at_ink_level_8_of_16():
+    # the digits are ink levels 0..16 divided by 16: level 8 (0.5) has ink, level 7 does not
+    model = VotingRecognizer()
+    assert model._inputs(np.array([[7 / 16, 8 / 16, 16 / 16, 0.0]])).tolist() == [[0.0, 1.0, 1.0, 0.0]]
+
+
+def test_string_labels_pickle_and_pipeline():
+    import pickle
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3)) * 5
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    model = make_pipeline(MinMaxScaler(), VotingRecognizer(max_iter=5)).fit(X, y)
+    assert set(model.predict(X)) <= {"yes", "no"}
+    again = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(again.predict(X), model.predict(X))
+    perceptron = Perceptron().fit(X, y)
+    assert perceptron.score(X, y) > 0.9 and perceptron.decision_function(X).shape == (40,)
+
+
 def test_bad_input():
     X = np.zeros((4, 3))
     with pytest.raises(AxonError, match="y: expected 4 labels"):
@@ -66,11 +89,11 @@ def test_bad_input():
     model = Perceptron(max_iter=2).fit(np.eye(3), [0, 1, 2])
     with pytest.raises(AxonError, match="fitted with 3 features per sample, got 5"):
         model.predict(np.zeros((2, 5)))
-    with pytest.raises(AxonError, match="X: expected a 2-d array"):
+    with pytest.raises(AxonError, match="X: Expected 2D array, got 1D array"):
         model.predict(np.zeros(3))
     with pytest.raises(AxonError, match="ink_threshold"):
         VotingRecognizer(ink_threshold=1.5).fit(np.eye(3), [0, 1, 2])
     with pytest.raises(AxonError, match="max_iter: expected a positive integer, got 0"):
         Perceptron(max_iter=0).fit(np.eye(3), [0, 1, 2])
-    with pytest.raises(AxonError, match="finite"):
+    with pytest.raises(AxonError, match="X: Input X contains NaN"):
         Perceptron().fit(np.array([[np.nan, 1.0], [0.0, 1.0]]), [0, 1])

@@ -7,6 +7,7 @@ from sklearn.neural_network import BernoulliRBM
 
 from axon.classic.experiments import load_digits_flat, rbm_pipeline_vs_raw
 from axon.classic.rbm import RBM
+from axon.classic._checks import NotFittedError
 from axon.errors import AxonError
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -133,8 +134,19 @@ def test_rbm_bad_input():
         RBM(visible="binary").fit(np.zeros((2, 2)))
     with pytest.raises(AxonError, match="momentum: expected a number in \\[0, 1\\), got 1.5"):
         RBM(momentum=1.5).fit(np.zeros((2, 2)))
-    with pytest.raises(AxonError, match="call fit"):
+    with pytest.raises(NotFittedError, match="call fit"):
         RBM().transform(np.zeros((2, 2)))
+    with pytest.raises(AxonError, match="binarize: applies to Bernoulli visible units only"):
+        RBM(visible="gaussian", binarize=0.5).fit(np.zeros((2, 2)))
+
+
+def test_binarize_threshold():
+    data = np.array([[0.0, 16.0, 8.0], [3.0, 7.9, 12.0]] * 5)
+    binary = (data >= 8).astype(float)
+    ours = RBM(n_components=3, n_iter=2, binarize=8, random_state=0).fit(data)
+    twin = RBM(n_components=3, n_iter=2, random_state=0).fit(binary)
+    assert np.array_equal(ours.components_.numpy(), twin.components_.numpy())
+    assert np.array_equal(ours.transform(data), twin.transform(binary))
 
 
 def _exact_log_likelihood(rbm, data):
@@ -310,3 +322,22 @@ def test_uniform_draws():
     assert torch.unique(draws[0]).numel() > 99_000  # 24 random bits each
     histogram = torch.histc(draws[0], bins=10, min=0.0, max=1.0)
     assert (histogram - 10_000).abs().max() < 500
+
+
+def test_sample_and_reconstruct():
+    digits = load_digits_flat()
+    rbm = RBM(n_components=32, n_iter=3, learning_rate=0.02, random_state=0).fit(digits.x_train[:300])
+    chains = rbm.sample(5, n_steps=20, record_every=10)
+    assert chains.shape == (3, 5, 64)
+    assert set(np.unique(chains[0])) <= {0.0, 1.0}  # the start: random bits
+    assert np.array_equal(rbm.sample(5, n_steps=20), chains[-1])  # seeded: the same chains
+    assert not np.array_equal(rbm.sample(5, n_steps=20, random_state=3), chains[-1])
+    from_data = rbm.sample(n_steps=1, start=digits.x_test[:4])
+    assert from_data.shape == (4, 64) and from_data.min() >= 0 and from_data.max() <= 1
+    reconstructions = rbm.reconstruct(digits.x_test[:50])
+    assert np.mean((reconstructions - digits.x_test[:50]) ** 2) == pytest.approx(
+        rbm.reconstruction_error(digits.x_test[:50]), rel=1e-5)
+    persistent = rbm.visible_means(rbm.h_samples_)
+    assert persistent.shape == (rbm.h_samples_.shape[0], 64)
+    with pytest.raises(AxonError, match="n_steps: expected a positive integer"):
+        rbm.sample(2, n_steps=0)

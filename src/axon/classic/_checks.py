@@ -5,47 +5,102 @@ expected."""
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+import sklearn.exceptions
 import torch
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
 
 from axon.errors import AxonError
 
 
+SPARSE_FORMATS = ("csr", "csc", "coo")
+
+
+class NotFittedError(AxonError, sklearn.exceptions.NotFittedError):
+    """A method that needs a fitted estimator was called before `fit`."""
+
+
+class InputTypeError(AxonError, TypeError):
+    """The input holds values that are not numbers (strings, dicts, ...)."""
+
+
+class AcceptsSparse:
+    """Mixin for the classic estimators: scikit-learn's tags say sparse input is accepted
+    (as_matrix densifies it)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def check_fitted(estimator, attribute: str, action: str) -> None:
+    """Fail with NotFittedError unless `estimator` has `attribute` (set by fit)."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(f"{type(estimator).__name__}: call fit before {action}")
+
+
 def as_matrix(data, name: str, device: torch.device | str = "cpu", dtype=torch.float32) -> torch.Tensor:
-    """`data` (array-like or tensor, shape (n_samples, n_features)) as a finite tensor."""
+    """`data` (array-like, sparse matrix or tensor, shape (n_samples, n_features)) as a
+    dense finite tensor, validated by scikit-learn's check_array (its messages, which
+    scikit-learn's estimator checks look for, prefixed by `name`). Sparse input is
+    densified."""
     if isinstance(data, torch.Tensor):
-        tensor = data.detach()
-    else:
-        try:
-            tensor = torch.as_tensor(np.asarray(data, dtype=np.float64))
-        except (TypeError, ValueError) as err:
-            raise AxonError(f"{name}: expected a numeric array of shape (n_samples, n_features), got {type(data).__name__} ({err})") from None
-    if tensor.dim() != 2:
-        raise AxonError(f"{name}: expected a 2-d array of shape (n_samples, n_features), got shape {tuple(tensor.shape)}")
-    if tensor.shape[0] == 0 or tensor.shape[1] == 0:
-        raise AxonError(f"{name}: expected at least one sample and one feature, got shape {tuple(tensor.shape)}")
-    tensor = tensor.to(device=device, dtype=dtype)
-    if not torch.isfinite(tensor).all():
-        raise AxonError(f"{name}: expected finite values, got NaN or infinity")
-    return tensor
+        data = data.detach().cpu().numpy()
+    try:
+        array = check_array(data, accept_sparse=SPARSE_FORMATS, dtype=(np.float64, np.float32), input_name=name)
+    except TypeError as err:
+        raise InputTypeError(f"{name}: {err}") from None
+    except ValueError as err:
+        raise AxonError(f"{name}: {err}") from None
+    if sp.issparse(array):
+        array = array.toarray()
+    return torch.as_tensor(array, device=device).to(dtype)
 
 
-def as_labels(labels, n_samples: int, name: str = "y", device: torch.device | str = "cpu") -> torch.Tensor:
-    """Integer class labels of shape (n_samples,) as an int64 tensor."""
+def as_labels(labels, n_samples: int, name: str = "y") -> tuple[np.ndarray, torch.Tensor]:
+    """Class labels of any kind (ints, strings, ...) of shape (n_samples,): returns the
+    sorted distinct classes (n_classes,) and each sample's class index as an int64 tensor
+    (n_samples,). A column vector (n_samples, 1) is accepted with scikit-learn's warning."""
+    if labels is None:
+        raise AxonError(f"{name}: this classifier requires y to be passed, but the target y is None")
     array = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    if array.ndim != 1:
-        raise AxonError(f"{name}: expected a 1-d array of class labels, got shape {array.shape}")
+    try:
+        array = column_or_1d(array, warn=True)
+        check_classification_targets(array)
+    except ValueError as err:
+        raise AxonError(f"{name}: {err}") from None
     if array.shape[0] != n_samples:
         raise AxonError(f"{name}: expected {n_samples} labels (one per sample of X), got {array.shape[0]}")
-    if not np.issubdtype(array.dtype, np.integer):
-        if not np.issubdtype(array.dtype, np.floating) or not np.all(np.mod(array, 1) == 0):
-            raise AxonError(f"{name}: expected integer class labels, got dtype {array.dtype}")
-    return torch.as_tensor(array.astype(np.int64), device=device)
+    classes, targets = np.unique(array, return_inverse=True)
+    if classes.size < 2:
+        raise AxonError(f"{name}: expected at least 2 classes, got 1 class ({classes[0]!r})")
+    return classes, torch.as_tensor(targets.astype(np.int64))
 
 
 def check_n_features(tensor: torch.Tensor, expected: int, name: str, owner: str) -> None:
     """Fail unless `tensor` (n_samples, n_features) has the `expected` number of features."""
     if tensor.shape[1] != expected:
-        raise AxonError(f"{name}: {owner} was fitted with {expected} features per sample, got {tensor.shape[1]}")
+        raise AxonError(
+            f"{name}: {owner} was fitted with {expected} features per sample, got {tensor.shape[1]} "
+            f"(X has {tensor.shape[1]} features, but {owner} is expecting {expected} features as input)"
+        )
+
+
+def binarize(tensor: torch.Tensor, threshold: float, low: float) -> torch.Tensor:
+    """1 where a value is >= `threshold`, `low` (0 or -1) elsewhere; same shape."""
+    return torch.where(tensor >= threshold, 1.0, low).to(tensor.dtype)
+
+
+def check_binarize(threshold, visible: str) -> None:
+    """Fail unless `threshold` is None or a number, set only for Bernoulli visible units."""
+    if threshold is None:
+        return
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise AxonError(f"binarize: expected None or a threshold (a number), got {threshold!r}")
+    if visible != "bernoulli":
+        raise AxonError(f"binarize: applies to Bernoulli visible units only, got visible={visible!r}")
 
 
 def check_unit_interval(tensor: torch.Tensor, name: str, owner: str) -> None:

@@ -23,7 +23,7 @@ import math
 import torch
 from sklearn.base import BaseEstimator
 
-from axon.classic._checks import as_matrix, check_n_features, check_positive, generator
+from axon.classic._checks import AcceptsSparse, as_matrix, binarize, check_fitted, check_n_features, check_positive, generator
 from axon.errors import AxonError
 
 MAX_EXACT_UNITS = 20
@@ -50,21 +50,22 @@ def bars_and_stripes(size: int = 3) -> torch.Tensor:
     return torch.tensor(sorted(patterns))
 
 
-class BoltzmannMachine(BaseEstimator):
+class BoltzmannMachine(AcceptsSparse, BaseEstimator):
     """General Boltzmann machine (visible-visible, hidden-hidden and visible-hidden
     couplings) learned with the clamped-minus-free rule.
 
     Parameters: `n_hidden` hidden units, `learning_rate`, `n_iter` full-batch updates,
     `statistics` "gibbs" (sampled) or "exact" (enumerated), `n_chains` persistent free-phase
     chains, `n_clamped` hidden samples per data vector in the clamped phase, `gibbs_sweeps`
-    sweeps per phase per update, `weight_scale` std of the initial couplings,
-    `random_state`, `device`.
+    sweeps per phase per update, `weight_scale` std of the initial couplings, `threshold`:
+    inputs are binarised, values >= threshold become 1 and the rest 0 (the default 0.5 keeps
+    0/1 data as it is), `random_state`, `device`.
 
     Learned: `couplings_` (n_units, n_units), `biases_` (n_units,), `n_features_in_`,
     `kl_history_` (exact KL(data || model) in nats after each update when `track_kl`)."""
 
     def __init__(self, n_hidden=4, learning_rate=0.5, n_iter=500, statistics="gibbs", n_chains=200, n_clamped=10,
-                 gibbs_sweeps=3, weight_scale=0.01, track_kl=True, random_state=0, device="cpu"):
+                 gibbs_sweeps=3, weight_scale=0.01, track_kl=True, threshold=0.5, random_state=0, device="cpu"):
         self.n_hidden = n_hidden
         self.learning_rate = learning_rate
         self.n_iter = n_iter
@@ -74,6 +75,7 @@ class BoltzmannMachine(BaseEstimator):
         self.gibbs_sweeps = gibbs_sweeps
         self.weight_scale = weight_scale
         self.track_kl = track_kl
+        self.threshold = threshold
         self.random_state = random_state
         self.device = device
 
@@ -94,15 +96,10 @@ class BoltzmannMachine(BaseEstimator):
             )
 
     def _binary(self, X, name: str) -> torch.Tensor:
-        data = as_matrix(X, name, self.device, dtype=torch.float64)
-        bad = (data != 0) & (data != 1)
-        if bad.any():
-            raise AxonError(f"{name}: a Boltzmann machine expects binary data of 0 and 1, got the value {float(data[bad][0]):g}")
-        return data
+        return binarize(as_matrix(X, name, self.device, dtype=torch.float64), self.threshold, 0.0)
 
     def _fitted(self, X, name: str) -> torch.Tensor:
-        if not hasattr(self, "couplings_"):
-            raise AxonError("BoltzmannMachine: call fit before scoring or sampling")
+        check_fitted(self, "couplings_", "scoring or sampling")
         data = self._binary(X, name)
         check_n_features(data, self.n_features_in_, name, "BoltzmannMachine")
         return data
@@ -115,8 +112,7 @@ class BoltzmannMachine(BaseEstimator):
 
     def energy(self, states) -> torch.Tensor:
         """H(v, h) of joint states (n, n_visible + n_hidden) of 0/1: (n,)."""
-        if not hasattr(self, "couplings_"):
-            raise AxonError("BoltzmannMachine: call fit before energy")
+        check_fitted(self, "couplings_", "energy")
         states = self._binary(states, "states")
         check_n_features(states, self.couplings_.shape[0], "states", "BoltzmannMachine (visible + hidden units)")
         return self._energy(self.couplings_, self.biases_, states)
@@ -233,8 +229,7 @@ class BoltzmannMachine(BaseEstimator):
     def sample(self, n_samples: int, sweeps: int = 100, random_state=None) -> torch.Tensor:
         """`n_samples` visible vectors after `sweeps` Gibbs sweeps from random states:
         (n_samples, n_visible)."""
-        if not hasattr(self, "couplings_"):
-            raise AxonError("BoltzmannMachine: call fit before sample")
+        check_fitted(self, "couplings_", "sample")
         check_positive(n_samples, "n_samples", integer=True)
         check_positive(sweeps, "sweeps", integer=True)
         gen = generator(self.random_state if random_state is None else random_state, self.device)

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from axon.classic._checks import as_matrix, check_n_features, check_positive, generator
+from axon.classic._checks import AcceptsSparse, as_matrix, check_fitted, check_n_features, check_positive, generator
 from axon.classic.hopfield import corrupt
-from axon.errors import AxonError
 
 
-class ModernHopfield(BaseEstimator):
+class ModernHopfield(AcceptsSparse, BaseEstimator):
     """Modern Hopfield network with inverse temperature `beta` and `n_steps` updates per
     retrieval. Learned by `fit(patterns)`: `patterns_` (p, d), `n_features_in_`."""
 
@@ -35,8 +35,7 @@ class ModernHopfield(BaseEstimator):
         return self
 
     def _states(self, X, name: str) -> torch.Tensor:
-        if not hasattr(self, "patterns_"):
-            raise AxonError("ModernHopfield: call fit(patterns) before retrieve/energy")
+        check_fitted(self, "patterns_", "retrieve/energy")
         check_positive(self.beta, "beta")
         states = as_matrix(X, name, self.device)
         check_n_features(states, self.n_features_in_, name, "ModernHopfield")
@@ -54,9 +53,9 @@ class ModernHopfield(BaseEstimator):
             states = self.attention(states) @ self.patterns_
         return states
 
-    def predict(self, queries) -> torch.Tensor:
-        """Same as retrieve."""
-        return self.retrieve(queries)
+    def predict(self, queries) -> np.ndarray:
+        """The retrieved states as a numpy array: (n, d)."""
+        return self.retrieve(queries).cpu().numpy()
 
     def energy(self, states) -> torch.Tensor:
         """E(xi) = -(1/beta) logsumexp(beta X xi) + 1/2 xi . xi: (n_states, d) -> (n_states,)."""

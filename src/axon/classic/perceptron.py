@@ -12,17 +12,19 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from axon.classic._checks import (
+    AcceptsSparse,
     as_labels,
     as_matrix,
+    binarize,
+    check_fitted,
     check_fraction,
     check_n_features,
     check_positive,
     generator,
 )
-from axon.errors import AxonError
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(AcceptsSparse, ClassifierMixin, BaseEstimator):
     """Multi-class perceptron trained with Rosenblatt's mistake-driven rule.
 
     Parameters: `max_iter` epochs at most (stops early after an epoch without mistakes),
@@ -53,11 +55,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         """Learn from `X` (n_samples, n_features) and class labels `y` (n_samples,)."""
         self._check_params()
         inputs = self._inputs(X)
-        labels = as_labels(y, inputs.shape[0], device=self.device)
-        classes, targets = torch.unique(labels, return_inverse=True)
-        if classes.numel() < 2:
-            raise AxonError(f"y: expected at least 2 classes, got {classes.numel()} ({classes.tolist()})")
-        n_classes, n_features = classes.numel(), inputs.shape[1]
+        classes, targets = as_labels(y, inputs.shape[0])
+        n_classes, n_features = classes.size, inputs.shape[1]
         weights = torch.zeros(n_classes, n_features, device=self.device)
         bias = torch.zeros(n_classes, device=self.device)
         gen = generator(self.random_state)
@@ -79,27 +78,33 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             if mistakes == 0:
                 break
         self.coef_, self.intercept_ = weights, bias
-        self.classes_ = classes.cpu().numpy()
+        self.classes_ = classes
         self.n_features_in_ = n_features
         self.n_iter_ = len(self.mistakes_)
         return self
 
-    def decision_function(self, X) -> np.ndarray:
+    def class_scores(self, X) -> np.ndarray:
         """Class scores `W x + b`: (n_samples, n_classes)."""
-        if not hasattr(self, "coef_"):
-            raise AxonError(f"{type(self).__name__}: call fit before decision_function/predict")
+        check_fitted(self, "coef_", "decision_function/predict")
         inputs = self._inputs(X)
         check_n_features(inputs, self.n_features_in_, "X", type(self).__name__)
         return (inputs @ self.coef_.T + self.intercept_).cpu().numpy()
 
+    def decision_function(self, X) -> np.ndarray:
+        """scikit-learn's decision function: the class scores (n_samples, n_classes), or
+        with two classes the score of the second minus the first's (n_samples,)."""
+        scores = self.class_scores(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
     def predict(self, X) -> np.ndarray:
-        """The class with the largest score for each sample: (n_samples,)."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        """The class with the largest score for each sample (the first on a tie): (n_samples,)."""
+        scores = self.class_scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
 
 class VotingRecognizer(Perceptron):
-    """The voting recogniser of seed 002: pixels with ink on them (value > `ink_threshold`)
-    vote for classes; the class with most votes wins. On a mistake the weights from the
+    """The voting recogniser of seed 002: pixels with ink on them (value >= `ink_threshold`;
+    the default 0.5 is ink level 8 and above on the digits' 0-16 scale) vote for classes; the class with most votes wins. On a mistake the weights from the
     active pixels to the correct class go up by one and those to the guessed class go down
     by one. No bias: only pixels vote.
 
@@ -114,4 +119,4 @@ class VotingRecognizer(Perceptron):
     def _inputs(self, X, name: str = "X") -> torch.Tensor:
         """Inked pixels: (n_samples, n_pixels) of 0/1."""
         check_fraction(self.ink_threshold, "ink_threshold", high_inclusive=False)
-        return (as_matrix(X, name, self.device) > self.ink_threshold).float()
+        return binarize(as_matrix(X, name, self.device), self.ink_threshold, 0.0)

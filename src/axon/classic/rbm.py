@@ -12,7 +12,8 @@ CD-1, weights from N(0, 0.01^2), mini-batches of 10, learning rate 0.1, momentum
 first epochs then 0.9, weight cost 1e-4, and an optional sparsity target with decay 0.95.
 
 Bernoulli visible data must lie in [0, 1] (probabilities of binary units): anything else is
-an error, not silently clipped. Gaussian visible units expect each feature standardised to
+an error, not silently clipped, unless `binarize` is set, which turns every value into a
+binary unit state (1 where it is >= binarize, else 0). Gaussian visible units expect each feature standardised to
 zero mean and unit variance (e.g. sklearn.preprocessing.StandardScaler in a pipeline), and a
 learning rate one or two orders of magnitude smaller (the guide's advice)."""
 
@@ -26,11 +27,15 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from axon.classic._checks import (
+    AcceptsSparse,
     as_matrix,
     check_fraction,
     check_n_features,
     check_positive,
+    check_binarize,
+    check_fitted,
     check_unit_interval,
+    binarize,
     generator,
 )
 from axon.classic.rbm_fit import ContrastiveDivergence, aligned
@@ -44,12 +49,14 @@ def _bernoulli(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return (torch.rand(probs.shape, generator=gen, device=probs.device, dtype=probs.dtype) < probs).to(probs.dtype)
 
 
-class RBM(TransformerMixin, BaseEstimator):
+class RBM(AcceptsSparse, TransformerMixin, BaseEstimator):
     """Restricted Boltzmann machine computed with PyTorch.
 
     Parameters
     - n_components: hidden units.
     - visible: "bernoulli" (data in [0, 1]) or "gaussian" (standardised real data).
+    - binarize: None (Bernoulli data must lie in [0, 1]) or a threshold t: Bernoulli visible
+      data become 1 where >= t and 0 elsewhere (any real values accepted).
     - learning_rate, batch_size, n_iter (epochs).
     - k: Gibbs steps per update (CD-k, or PCD-k when persistent).
     - persistent: keep the negative chains between updates (PCD, as scikit-learn does);
@@ -68,12 +75,13 @@ class RBM(TransformerMixin, BaseEstimator):
     hidden samples (the persistent chains, batch_size of them, under PCD; one per row of the
     last mini-batch under CD), n_features_in_, n_iter_."""
 
-    def __init__(self, n_components=256, visible="bernoulli", learning_rate=0.1, batch_size=10, n_iter=10, k=1,
+    def __init__(self, n_components=256, visible="bernoulli", binarize=None, learning_rate=0.1, batch_size=10, n_iter=10, k=1,
                  persistent=False, momentum=0.9, initial_momentum=0.5, momentum_switch=5, weight_decay=1e-4,
                  sparsity_target=None, sparsity_cost=0.1, sparsity_decay=0.95, shuffle=True, random_state=None,
                  device="cpu", verbose=False):
         self.n_components = n_components
         self.visible = visible
+        self.binarize = binarize
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -91,6 +99,11 @@ class RBM(TransformerMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # computes in float32 whatever comes in
+        return tags
+
     # ----- checks
     def _check_params(self) -> None:
         for name in ("n_components", "batch_size", "n_iter", "k"):
@@ -98,6 +111,7 @@ class RBM(TransformerMixin, BaseEstimator):
         check_positive(self.learning_rate, "learning_rate")
         if self.visible not in VISIBLE_UNITS:
             raise AxonError(f"visible: expected one of {', '.join(VISIBLE_UNITS)}, got {self.visible!r}")
+        check_binarize(self.binarize, self.visible)
         check_fraction(self.momentum, "momentum", high_inclusive=False)
         check_fraction(self.initial_momentum, "initial_momentum", high_inclusive=False)
         if isinstance(self.momentum_switch, bool) or not isinstance(self.momentum_switch, int) or self.momentum_switch < 0:
@@ -111,12 +125,14 @@ class RBM(TransformerMixin, BaseEstimator):
 
     def _data(self, X, name: str = "X", fitted: bool = True) -> torch.Tensor:
         """X as a float32 tensor (n_samples, n_features) on the device, checked."""
-        if fitted and not hasattr(self, "components_"):
-            raise AxonError("RBM: call fit before transform, score_samples or gibbs")
+        if fitted:
+            check_fitted(self, "components_", "transform, score_samples, gibbs or sample")
         data = as_matrix(X, name, self.device)
         if fitted:
             check_n_features(data, self.n_features_in_, name, "RBM")
         if self.visible == "bernoulli":
+            if self.binarize is not None:
+                return binarize(data, self.binarize, 0.0)
             check_unit_interval(data, name, "an RBM with Bernoulli visible units")
         return data
 
@@ -158,27 +174,79 @@ class RBM(TransformerMixin, BaseEstimator):
     def score_samples(self, X) -> np.ndarray:
         """Pseudo-likelihood of each sample, as scikit-learn defines it: flip one random
         feature i of each v and return n_features * log sigmoid(F(v_flipped) - F(v)). The
-        flips come from `random_state`, so equal inputs give equal scores. Bernoulli visible
-        units only (flipping a real value has no meaning): (n_samples,)."""
+        feature flipped is drawn by a hash of the sample's values seeded by `random_state`,
+        so a sample's score depends neither on the other samples nor on their order.
+        Bernoulli visible units only (flipping a real value has no meaning): (n_samples,)."""
         if self.visible != "bernoulli":
             raise AxonError("score_samples: the pseudo-likelihood needs visible='bernoulli', got visible='gaussian'; use free_energy")
         v = self._data(X)
         gen = generator(self.random_state, v.device)
-        flip = torch.randint(0, v.shape[1], (v.shape[0],), generator=gen, device=v.device)
+        weights = torch.rand(v.shape[1], generator=gen, device=v.device, dtype=torch.float64) + 0.5
+        hashed = torch.frac((v.double() @ weights) * 7919.0 + 0.5 * weights.sum())  # in [0, 1)
+        flip = (hashed * v.shape[1]).long().clamp_(max=v.shape[1] - 1)
         rows = torch.arange(v.shape[0], device=v.device)
         flipped = v.clone()
         flipped[rows, flip] = 1 - flipped[rows, flip]
         gap = self._free_energy(flipped) - self._free_energy(v)
         return (v.shape[1] * F.logsigmoid(gap)).cpu().numpy()
 
+    def _visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """E[v | h]: sigmoid(h W + b) (Bernoulli) or h W + b (Gaussian); (n, n_features)."""
+        pre = self._visible_input(h)
+        return torch.sigmoid(pre) if self.visible == "bernoulli" else pre
+
+    def visible_means(self, h) -> np.ndarray:
+        """E[v | h] for hidden states h (n, n_components), e.g. the persistent chains
+        `h_samples_`: (n, n_features)."""
+        check_fitted(self, "components_", "visible_means")
+        hidden = as_matrix(h, "h", self.device)
+        check_n_features(hidden, self.n_components, "h", "RBM (hidden units)")
+        return self._visible_mean(hidden).cpu().numpy()
+
+    def reconstruct(self, X) -> np.ndarray:
+        """Mean-field reconstructions E[v | h = p(h | v)] of the rows of X: (n, n_features)."""
+        return self._visible_mean(self._hidden_probs(self._data(X))).cpu().numpy()
+
     def reconstruction_error(self, X) -> float:
         """Mean squared difference between each value of X and its mean-field
         reconstruction E[v | h = p(h | v)] (the guide's monitoring quantity)."""
         v = self._data(X)
-        reconstruction = self._visible_input(self._hidden_probs(v))
-        if self.visible == "bernoulli":
-            reconstruction = torch.sigmoid(reconstruction)
-        return float(((v - reconstruction) ** 2).mean())
+        return float(((v - self._visible_mean(self._hidden_probs(v))) ** 2).mean())
+
+    def sample(self, n_samples: int = 16, n_steps: int = 1000, start=None, record_every: int | None = None,
+               random_state=None) -> np.ndarray:
+        """Gibbs chains v -> h -> v, `n_steps` steps each, started from the rows of `start`
+        (data, checked like X) or, when None, from `n_samples` states of noise (uniform
+        random bits for Bernoulli units, standard normal values for Gaussian ones). Returns
+        the visible means E[v | h] of the last step (n, n_features), or with
+        `record_every` = k those after steps 0 (the start), k, 2k, ..., n_steps:
+        (n_steps // k + 1, n, n_features). `random_state` (default the estimator's) seeds
+        the chains, so equal calls give equal chains."""
+        check_fitted(self, "components_", "sample")
+        check_positive(n_steps, "n_steps", integer=True)
+        if record_every is not None:
+            check_positive(record_every, "record_every", integer=True)
+        gen = generator(self.random_state if random_state is None else random_state, self.components_.device)
+        if start is None:
+            check_positive(n_samples, "n_samples", integer=True)
+            shape = (n_samples, self.n_features_in_)
+            device = self.components_.device
+            if self.visible == "bernoulli":
+                v = _bernoulli(torch.full(shape, 0.5, device=device), gen)
+            else:
+                v = torch.randn(shape, generator=gen, device=device)
+        else:
+            v = self._data(start, "start")
+        records = [v]
+        for step in range(1, n_steps + 1):
+            h = _bernoulli(self._hidden_probs(v), gen)
+            mean = self._visible_mean(h)
+            if record_every is not None and step % record_every == 0:
+                records.append(mean)
+            v = self._visible_sample(self._visible_input(h), gen)
+        if record_every is None:
+            return mean.cpu().numpy()
+        return torch.stack(records).cpu().numpy()
 
     def score(self, X, y=None) -> float:
         """Higher is better, for model selection with GridSearchCV: the mean

@@ -53,7 +53,7 @@ def add_commands(commands) -> None:
 
     p = _add(commands, "voting", "train seed 002's voting digit recogniser; save its weights and weight maps", _voting)
     p.add_argument("--max-iter", type=int, default=20, help="epochs at most")
-    p.add_argument("--ink-threshold", type=float, default=0.5, help="a pixel has ink (votes) above this value")
+    p.add_argument("--ink-threshold", type=float, default=0.5, help="a pixel has ink (votes) when its value is >= this (0.5: ink level 8 of 16 on the digits)")
 
     p = _add(commands, "weights", "draw the voting recogniser's weight maps (blob area = |weight|, colour = sign)",
              _weights, seed=False)
