@@ -13,7 +13,7 @@ from axon.dist.group import collective, comm_device
 from axon.dist.trainable import AveragedTrainable, ShardedTrainable
 from axon.errors import ConfigError
 from axon.train.callbacks.base import Callback
-from axon.train.checkpoint import MODEL_FILE, checkpoint_folder, read_checkpoint, snapshot
+from axon.train.checkpoint import MODEL_FILE, STATE_FILE, checkpoint_folder, read_checkpoint, snapshot
 from axon.train.trainer import Data, Trainer, resolve_device
 
 STRATEGIES = ("ddp", "fsdp")
@@ -87,7 +87,7 @@ class DistributedTrainer(Trainer):
             return super().load_checkpoint(folder)
         state = read_checkpoint(folder)  # checked before the model is touched
         self.load_weights(checkpoint_folder(folder) / MODEL_FILE)
-        self.load_state_dict(state)
+        self.load_state_dict(state, checkpoint_folder(folder) / STATE_FILE)
 
     def load_weights(self, path: str | Path) -> None:
         if not self.sharded:

@@ -18,7 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_model, save_file
 
-from axon.errors import CheckpointError
+from axon.errors import CheckpointError, RunDirError
 from axon.train.state import load_state, save_state
 
 MODEL_FILE = "model.safetensors"
@@ -97,7 +97,7 @@ def write_checkpoint(directories: str | Path | list, weights: torch.nn.Module | 
         lines = [f"{_sha256(folder / name)}  {name}\n" for name in (MODEL_FILE, STATE_FILE)]
         (folder / CHECKSUM_FILE).write_text("".join(lines))
 
-    _replace_folder(directories[0], write)
+    _checked_write(directories[0], write)
     for directory in directories[1:]:
         def link(folder: Path, source: Path = directories[0]) -> None:
             for name in FILES:
@@ -106,7 +106,16 @@ def write_checkpoint(directories: str | Path | list, weights: torch.nn.Module | 
                 except OSError:
                     shutil.copyfile(source / name, folder / name)
 
-        _replace_folder(directory, link)
+        _checked_write(directory, link)
+
+
+def _checked_write(directory: Path, fill) -> None:
+    """`_replace_folder`, a failed write (full disk, read-only folder) as a RunDirError."""
+    try:
+        _replace_folder(directory, fill)
+    except (OSError, SafetensorError) as err:
+        detail = getattr(err, "strerror", None) or str(err).strip().splitlines()[0]
+        raise RunDirError(f"{directory}: cannot write the checkpoint ({detail}); any previous one is kept") from None
 
 
 def checkpoint_folder(directory: str | Path) -> Path:

@@ -74,8 +74,14 @@ class Schedule:
         return self.scheduler.state_dict() if self.scheduler is not None else {}
 
     def load_state_dict(self, state: dict) -> None:
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state)
+        """Restore a state of a schedule of the same length (One Cycle's total steps)."""
+        if self.scheduler is None:
+            return
+        mine = self.scheduler.state_dict().get("total_steps")
+        if mine is not None and state.get("total_steps") != mine:
+            raise ValueError(f"the schedule runs {state.get('total_steps')} steps in the checkpoint but {mine} in "
+                             f"this run (epochs, batch_size or grad_accum changed)")
+        self.scheduler.load_state_dict(state)
 
 
 def build_schedule(

@@ -21,10 +21,14 @@ from axon.train.callbacks.guards import DataStarvation, NaNGuard
 from axon.train.callbacks.loggers import CSVLogger, TensorBoardLogger
 from axon.train.callbacks.plots import CurvesPlot
 from axon.train.callbacks.progress import ProgressBar
-from axon.train.checkpoint import load_weights, read_checkpoint, snapshot, snapshot_weights
+from axon.train.checkpoint import (
+    STATE_FILE, checkpoint_folder, load_weights, read_checkpoint, snapshot, snapshot_weights,
+)
 from axon.train.config import OptimizerConfig, ScheduleConfig
 from axon.train.losses import build_loss
 from axon.train.optim import build_optimizer, build_schedule
+from axon.train.run_folder import check_writable, run_folder_errors
+from axon.train.restore import check_counters, check_like, check_optimizer_shapes, restoring
 from axon.train.trainable import (
     FullBatchTrainable, LossFn, Precision, StepResult, Trainable, evaluate_totals, means, to_device,
 )
@@ -220,6 +224,7 @@ class Trainer:
 
     def load_optimizer_state(self, state: dict) -> None:
         self.optimizer.load_state_dict(state)
+        check_optimizer_shapes(self.optimizer)
 
     def checkpoint_payload(self) -> tuple[dict, dict] | None:
         """(weights, trainer state) as CPU copies for a checkpoint, on the main process
@@ -230,7 +235,7 @@ class Trainer:
 
     def load_checkpoint(self, folder: str | Path) -> None:
         """Restore a checkpoint folder's weights and trainer state."""
-        self.load_state_dict(read_checkpoint(folder, self.model))
+        self.load_state_dict(read_checkpoint(folder, self.model), checkpoint_folder(folder) / STATE_FILE)
 
     def load_weights(self, path: str | Path) -> None:
         """Load a safetensors weights file into the model (names and shapes must match)."""
@@ -284,18 +289,27 @@ class Trainer:
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, source: str | Path = "trainer state") -> None:
+        """Restore what `state_dict` returned; a damaged state is a CheckpointError naming
+        `source` (the file) and the entry."""
+        check_counters(state, str(source), self.steps_per_epoch)
+        with restoring(str(source), "optimizer"):
+            self.load_optimizer_state(state["optimizer"])
+        check_like(state["schedule"], self.schedule.state_dict(), str(source), "schedule")
+        with restoring(str(source), "schedule"):
+            self.schedule.load_state_dict(state["schedule"])
+        if self.precision.scaler is not None and state["scaler"]:
+            with restoring(str(source), "scaler"):
+                self.precision.scaler.load_state_dict(state["scaler"])
+        with restoring(str(source), "rng"):
+            _set_rng_state(state["rng"])
+        for cb in self.callbacks:
+            if type(cb).__name__ in state["callbacks"]:
+                with restoring(str(source), f"callbacks.{type(cb).__name__}"):
+                    cb.load_state_dict(state["callbacks"][type(cb).__name__])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
         self.batch_in_epoch, self._running = state["batch_in_epoch"], list(state["running"])
         self.history = [dict(row) for row in state["history"]]
-        self.load_optimizer_state(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
-        if self.precision.scaler is not None and state["scaler"]:
-            self.precision.scaler.load_state_dict(state["scaler"])
-        _set_rng_state(state["rng"])
-        for cb in self.callbacks:
-            if type(cb).__name__ in state["callbacks"]:
-                cb.load_state_dict(state["callbacks"][type(cb).__name__])
 
     def stop(self, reason: str) -> None:
         """Ask the loop to stop after the current batch (callbacks call this)."""
@@ -337,25 +351,26 @@ class Trainer:
         if ckpt_path is not None:
             self.load_checkpoint(ckpt_path)
         if self.run_dir is not None and self.is_main_process:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            check_writable(self.run_dir)
         trainable = self.make_trainable(train_loader)
         callbacks = self._callbacks()
         status = "failed"
-        for cb in callbacks:
-            cb.on_fit_start(self)
-        try:
-            while self.epoch < self.epochs and not self.should_stop:
-                self._train_epoch(trainable, val_loader, callbacks)
-            status = "stopped" if self.should_stop else "completed"
-        except TrainingDiverged:
-            status = "diverged"
-            raise
-        except KeyboardInterrupt:
-            status = "interrupted"
-            raise
-        finally:
+        with run_folder_errors(self.run_dir):
             for cb in callbacks:
-                cb.on_fit_end(self, status)
+                cb.on_fit_start(self)
+            try:
+                while self.epoch < self.epochs and not self.should_stop:
+                    self._train_epoch(trainable, val_loader, callbacks)
+                status = "stopped" if self.should_stop else "completed"
+            except TrainingDiverged:
+                status = "diverged"
+                raise
+            except KeyboardInterrupt:
+                status = "interrupted"
+                raise
+            finally:
+                for cb in callbacks:
+                    cb.on_fit_end(self, status)
         self.barrier()  # the main process has finished writing its checkpoints
         return self.history
 

@@ -71,6 +71,8 @@ class ModelCheckpoint(Callback):
             clean_checkpoints(self.directory)
 
     def on_batch_end(self, trainer, result) -> None:
+        if self._thread is not None and not self._thread.is_alive():
+            self.wait()  # a failed write (e.g. a full disk) stops training at once, not an epoch later
         steps = self.every_steps
         if steps and trainer.global_step % steps == 0 and trainer.batch_in_epoch < trainer.steps_per_epoch:
             self._save(trainer, ["last"])
