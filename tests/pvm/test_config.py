@@ -117,3 +117,31 @@ def test_schedule():
                                    "intermediate_learning_rate": 2,
                                    "final_learning_rate": 1})).schedule
     assert [s.learning_rate(1, t) for t in (9, 10, 15, 18)] == [0, 3, 2, 1]
+
+
+def test_top_twice_replicates_the_duplicated_top_context():
+    """The original sends the top unit's context twice to layer L-2 (as parent and as
+    'last layer context to all'); axon sends it once unless asked."""
+    once = build_topology(load_model(EXAMPLES / "experiment-1.json"))
+    cfg = load_model(EXAMPLES / "experiment-1.json")
+    cfg.context.top_twice = True
+    twice = build_topology(cfg)
+    top = once[-1].offset
+    for a, b in zip(once[4].context, twice[4].context):
+        assert [gid for gid, _ in a].count(top) == 1
+        assert [gid for gid, _ in b].count(top) == 2
+    assert once[3].context == twice[3].context
+    # 1,030 inputs at layer 4 of experiment 1 without the duplicate, 1,079 with it
+    d = lambda layer: 4 * layer.signal_size + len(layer.context[0]) * 49 + 1  # noqa: E731
+    assert (d(once[4]), d(twice[4])) == (1030, 1079)
+
+
+def test_lateral_from_layer0_replicates_the_original():
+    cfg = load_model(EXAMPLES / "experiment-1.json")
+    cfg.context.lateral_from_layer0 = True
+    topo = build_topology(cfg)
+    layer2 = topo[2]  # 4x4: unit (1, 1) reads layer 0's units around (1, 1)
+    lateral = sorted(gid for gid, g in layer2.context[1 * 4 + 1] if g == 0)
+    want = sorted(r * 16 + c for r in range(4) for c in range(4)
+                  if (r - 1) ** 2 + (c - 1) ** 2 <= 4)
+    assert lateral == want

@@ -21,7 +21,8 @@ def tiny(**kw):
 # the unit variants every whole-engine check runs on: the original's unit, the change
 # unit, and the change unit with standardised inputs (decay 0.8: 5 equal-weight steps)
 VARIANTS = {"signal": {}, "change": {"prediction": "change"},
-            "change-norm": {"prediction": "change", "input_norm": {"decay": 0.8}}}
+            "change-norm": {"prediction": "change", "input_norm": {"decay": 0.8}},
+            "pipelined": {"step": "pipelined", "context": {"top_twice": True}}}
 variants = pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
 
 
@@ -300,3 +301,111 @@ def test_input_norm_standardises_the_signal_blocks():
     context = x[:, 4 * 27:-1]
     assert context.min() >= 0 and context.max() <= 1 and context.std() > 0
     assert torch.all(x[:, -1] == 1)
+
+
+def _three_layers(**kw):
+    """A 3-layer hierarchy learning from step 0 with lateral, feedback and top context."""
+    sched = {**SCHEDULE, "delay_each_layer": 0, "enable_lateral_at": 0,
+             "enable_feedback_at": 0}
+    data = {"input_size": 12, "input_block_size": 3, "hidden_block_size": 3,
+            "layer_shapes": [4, 2, 1], "step": "pipelined", "activation": "rational",
+            "schedule": sched}
+    data.update(kw)
+    return parse_model(data)
+
+
+@pytest.mark.parametrize("kw", [
+    {}, {"context": {"top_twice": True, "lateral_from_layer0": True}},
+    {"prediction": "change", "input_norm": {"decay": 0.8}},
+], ids=["original", "original-quirks", "axon-unit"])
+def test_pipelined_engine_matches_pipelined_reference(kw):
+    """The pipelined step (every layer reads the previous step's states) of the batched
+    engine equals the per-unit reference with the same timing, over 8 learning steps
+    with lateral, feedback and top context on, on a 3-layer hierarchy."""
+    engine = PVMEngine(_three_layers(**kw))
+    ref = reference_for(engine)
+    start = engine.unit_weights(1, 0)[0].clone()
+    for frame in frames(8):
+        engine.step(frame)
+        ref.step(frame.double().numpy())
+        for l, topo in enumerate(engine.topology):
+            for i in range(topo.units):
+                w1, w2 = engine.unit_weights(l, i)
+                unit = ref.layers[l][i]
+                tol = float32_tolerance(kw)
+                np.testing.assert_allclose(w1.double().numpy(), unit.w1, **tol)
+                np.testing.assert_allclose(w2.double().numpy(), unit.w2, **tol)
+                np.testing.assert_allclose(engine.layers[l].pred[i].double().numpy(),
+                                           unit.pred, **tol)
+                np.testing.assert_allclose(engine.layers[l].hidden[i].double().numpy(),
+                                           unit.hidden, **tol)
+    assert (engine.unit_weights(1, 0)[0] - start).abs().max() > 1e-3
+    np.testing.assert_allclose(engine.err_sq.numpy(), ref.err_sq, rtol=1e-4)
+
+
+def test_pipelined_step_reads_the_previous_steps_states():
+    """Pipelined, layer 1's signal at step t is layer 0's hidden state of step t-1;
+    bottom-up, it is layer 0's hidden state of step t."""
+    video = frames(3)
+    for step in ("pipelined", "bottom_up"):
+        engine = PVMEngine(_three_layers(step=step))
+        for frame in video:
+            before = engine.layers[0].hidden.clone()
+            engine.step(frame)
+            source = before if step == "pipelined" else engine.layers[0].hidden
+            want = source[engine.layers[1].children.reshape(-1)].reshape(engine.layers[1].n, -1)
+            torch.testing.assert_close(engine.layers[1].signal, want)
+
+
+@pytest.mark.parametrize("step,per_step", [("pipelined", 1), ("bottom_up", 3)])
+def test_owned_slices_exchange_once_per_step_when_pipelined(step, per_step):
+    """Two engines owning halves of every layer compute what the whole engine does;
+    the pipelined step exchanges every layer's states in one call per step."""
+    import threading
+
+    cfg = _three_layers(step=step)
+    whole = PVMEngine(cfg)
+    barrier = threading.Barrier(2, timeout=120)
+    posted: dict = {}
+
+    def make(p):
+        def exchange_all(owned):
+            posted[p] = owned
+            barrier.wait()
+            full = [torch.cat([posted[0][l], posted[1][l]]) for l in range(len(owned))]
+            barrier.wait()
+            return full
+        return exchange_all
+
+    engines = []
+    for p in range(2):
+        owned = [((0, t.units // 2) if p == 0 else (t.units // 2, t.units))
+                 for t in whole.topology]
+        all_p = make(p)
+        engines.append(PVMEngine(cfg, owned=owned, exchange=lambda l, h, f=all_p: f([h])[0],
+                                 exchange_all=all_p))
+    video = frames(5)
+    for frame in video:
+        whole.step(frame)
+        threads = [threading.Thread(target=e.step, args=(frame,)) for e in engines]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    for e in engines:
+        assert e.exchange_calls == per_step * len(video)
+    for l in range(3):
+        joined = torch.cat([e.layers[l].w1 for e in engines])
+        torch.testing.assert_close(joined, whole.layers[l].w1)
+
+
+def test_supervised_only_trains_the_readout_alone():
+    cfg = tiny(readout={"tile_size": 2, "learning_rate": 0.5, "supervised_only": True})
+    engine = PVMEngine(cfg)
+    w1, readout = engine.layers[0].w1.clone(), engine.layers[0].readout.clone()
+    mask = torch.zeros(12, 12)
+    mask[2:6, 2:6] = 1
+    for frame in frames(4):
+        engine.step(frame, mask)
+    assert torch.equal(engine.layers[0].w1, w1)
+    assert not torch.equal(engine.layers[0].readout, readout)

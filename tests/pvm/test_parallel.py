@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -20,8 +21,9 @@ def test_split_bounds():
     assert split_bounds(1, 2) == [0, 0, 1]
 
 
-def test_two_processes_equal_one(tmp_path):
-    cfg = tiny()
+@pytest.mark.parametrize("step", ["bottom_up", pytest.param("pipelined", marks=pytest.mark.slow)])
+def test_two_processes_equal_one(tmp_path, step):
+    cfg = tiny(step=step)
     run_parallel(cfg, "shapes", tmp_path / "par", procs=2, steps=6, metrics_every=3,
                  threads=1, timeout_s=120)
     single = PVMRunner(cfg, MovingShapes((12, 12)), tmp_path / "one", metrics_every=3,

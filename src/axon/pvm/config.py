@@ -26,13 +26,25 @@ class _Strict(BaseModel):
 
 
 class ContextConfig(_Strict):
-    """Which previous-step hidden states a unit receives as context."""
+    """Which previous-step hidden states a unit receives as context.
+
+    Two switches replicate the original's wiring exactly (both off by default):
+    `top_twice` keeps the top unit's context twice where the original sends it twice
+    (layer L-2's units get it as their parent's feedback and again through `top_to_all`;
+    axon otherwise sends each source once); `lateral_from_layer0` takes the lateral
+    context of every layer from layer 0's units at the same grid positions, as the
+    original's code does for layers >= 1 (a bug there; axon otherwise takes it from the
+    unit's own layer).
+    """
 
     lateral_radius: float = Field(2.0, ge=0)
     exclude_self: bool = False
     feedback: bool = True
     two_layers_back: bool = False
     top_to_all: bool = True
+    # exact replication of the original's quirks (off: axon's de-duplicated, correct wiring)
+    top_twice: bool = False
+    lateral_from_layer0: bool = False
 
 
 class FeaturesConfig(_Strict):
@@ -87,12 +99,14 @@ class ScheduleConfig(_Strict):
 class ReadoutConfig(_Strict):
     """Supervised heatmap readout: each unit maps its hidden state (plus a bias) through a
     sigmoid to a `tile_size x tile_size` tile of its layer's heatmap; the target is
-    `mask * target_scale + target_offset`."""
+    `mask * target_scale + target_offset`. `supervised_only`: the predictors do not
+    learn, only the readout does (the original's `supervised: 1`)."""
 
     tile_size: int = Field(2, ge=1)
     learning_rate: float = Field(1e-3, ge=0)
     target_scale: float = Field(0.6, ge=0)
     target_offset: float = Field(0.4, ge=0)
+    supervised_only: bool = False
 
 
 class InputNormConfig(_Strict):
@@ -109,10 +123,15 @@ class InputNormConfig(_Strict):
 class PVMConfig(_Strict):
     """A PVM model. See the module docstring for the geometry.
 
-    `prediction`: "signal" (the original's unit) predicts `x(t+1)` as the output
+    `activation`: "rational" (`x / (2 (|x| + 1)) + 0.5`, the only one the original
+    uses, whatever its `polynomial` key says) or "sigmoid" (the logistic, an axon
+    option). `prediction`: "signal" (the original's unit) predicts `x(t+1)` as the output
     `out = act(W2 h)`; "change" (an axon option) predicts the change, `x_hat(t+1) =
     clamp(x(t) + 2 (out - 0.5), 0, 1)`. `input_norm` (an axon option, default off):
-    see `InputNormConfig`.
+    see `InputNormConfig`. `step`: "bottom_up" (axon's: layer by layer, each layer reads
+    the states the layer below produced in the same step) or "pipelined" (the
+    original's: every layer reads the states of the previous step, so layer l sees the
+    frame l steps late and layers do not wait for each other).
     """
 
     name: str = "pvm"
@@ -124,8 +143,9 @@ class PVMConfig(_Strict):
     fan_in_square_size: int = Field(2, ge=1)
     context: ContextConfig = ContextConfig()
     features: FeaturesConfig = FeaturesConfig()
-    activation: Literal["sigmoid", "rational"] = "sigmoid"
+    activation: Literal["sigmoid", "rational"] = "rational"
     prediction: Literal["signal", "change"] = "signal"
+    step: Literal["bottom_up", "pipelined"] = "bottom_up"
     input_norm: InputNormConfig | None = None
     tau: float = Field(0.98, ge=0, le=1)
     momentum: float = Field(0.5, ge=0, lt=1)

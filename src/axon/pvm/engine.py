@@ -21,8 +21,10 @@ layer's maximum with a source that is always zero, whose weights never change, s
 padded units compute exactly what the unpadded unit would.
 
 Each step, layer by layer from the bottom: gather the signal (layer 0: the frame's
-patches; above: the hidden states the layer below produced this step); build the new
-input; then, chunk by chunk of units, learn from the error of the prediction made last
+patches; above: the hidden states the layer below produced this step, or with
+`cfg.step == "pipelined"`, the original's timing, those it produced in the previous
+step, so no layer waits for another and a multi-process run exchanges the states of
+all layers once per step instead of once per layer); build the new input; then, chunk by chunk of units, learn from the error of the prediction made last
 step (`x(t) - x_hat(t)`, one SGD step with momentum: `dW = lr * outer(act, delta) +
 momentum * dW_prev; W += dW`, see `momentum_update`) and run the units forward, giving
 the new hidden state and the prediction of `x(t+1)`. On CPU a chunk is about
@@ -45,6 +47,7 @@ from axon.pvm.config import PVMConfig
 from axon.pvm.topology import FEEDBACK, LATERAL, TOP, TWO_BACK, LayerTopology, build_topology
 
 Exchange = Callable[[int, torch.Tensor], torch.Tensor]
+ExchangeAll = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 CPU_CHUNK_BYTES = 16 << 20  # weights + momentum stepped together on CPU (half the L3 cache)
 
 
@@ -207,14 +210,16 @@ class PVMEngine:
 
     `owned[l] = (start, stop)` restricts the engine to a slice of each layer's units
     (for the multi-process runner); `exchange(l, hidden_owned)` must then return the
-    whole layer's hidden states `(units_l, H)`. `chunk_bytes`: see
+    whole layer's hidden states `(units_l, H)`, and `exchange_all([hidden_owned_l])`
+    (used by the pipelined step; default: `exchange` layer by layer) every layer's at
+    once. `exchange_calls` counts the exchanges made. `chunk_bytes`: see
     `LayerState.bind_buffers` (default: CPU_CHUNK_BYTES on CPU, whole layers on GPU).
     """
 
     def __init__(self, cfg: PVMConfig, device: str | torch.device = "cpu",
                  owned: list[tuple[int, int]] | None = None,
                  exchange: Exchange | None = None, dtype: torch.dtype = torch.float32,
-                 chunk_bytes: int | None | str = "auto"):
+                 chunk_bytes: int | None | str = "auto", exchange_all: ExchangeAll | None = None):
         self.cfg = cfg
         self.device = torch.device(device)
         if chunk_bytes == "auto":
@@ -224,6 +229,8 @@ class PVMEngine:
         self.total_units = sum(t.units for t in self.topology)
         owned = owned or [(0, t.units) for t in self.topology]
         self.exchange = exchange or _identity_exchange
+        self.exchange_all = exchange_all
+        self.exchange_calls = 0
         gen = torch.Generator().manual_seed(cfg.seed)
         # Every unit's weights are drawn in global order, so any split of the units
         # over processes starts from the same weights.
@@ -266,6 +273,8 @@ class PVMEngine:
             return 0.0
         if self.lr_override is not None:
             return self.lr_override
+        if self.cfg.readout is not None and self.cfg.readout.supervised_only:
+            return 0.0  # only the readout learns
         return self.cfg.schedule.learning_rate(layer, self.step_count)
 
     def context_switches(self) -> tuple[bool, bool]:
@@ -362,6 +371,7 @@ class PVMEngine:
         or 0-dim tensors for a graph). It changes the state only in place, so a CUDA
         graph captured from it replays correctly (see axon.pvm.graph); `has_pred`, the
         switches and which layers learn are fixed structure."""
+        pipelined = self.cfg.step == "pipelined"
         below_full: torch.Tensor | None = None
         for l, layer in enumerate(self.layers):
             signal = layer.signal
@@ -370,6 +380,9 @@ class PVMEngine:
             elif l == 0:
                 signal.copy_(self.patches(frame)[layer.start:layer.stop])
             else:
+                if pipelined:  # the layer below's states of the previous step
+                    lower = self.topology[l - 1]
+                    below_full = self.hidden_prev[lower.offset:lower.offset + lower.units]
                 torch.index_select(below_full, 0, layer.children.reshape(-1),
                                    out=signal.view(-1, below_full.shape[1]))
             if self.has_pred:
@@ -397,15 +410,36 @@ class PVMEngine:
                                 slope_rate[a:b], inv_scales[l])
                 self._predict(layer, a, b)
             layer.x_in.copy_(layer.x_next)
-            full = self.exchange(l, layer.hidden)
-            top = layer.topo
-            self.hidden_now[top.offset:top.offset + top.units] = full
-            below_full = full
+            if not pipelined:
+                below_full = self._exchange_layers([l])[0]
             if layer.readout is not None:
                 self._readout(layer, l, mask)
+        if pipelined:
+            self._exchange_layers(range(len(self.layers)))
         if self.has_pred:
             self.err_count += self.values_per_step
         self.hidden_prev.copy_(self.hidden_now)
+
+    def _exchange_layers(self, ls) -> list[torch.Tensor]:
+        """Gather the whole hidden states of layers `ls` (every layer, or one) from
+        every process, write them into `hidden_now` and return them: one exchange."""
+        ls = list(ls)
+        owned = [self.layers[l].hidden for l in ls]
+        if not self.exchanges:
+            fulls = owned
+        elif len(ls) == 1:
+            fulls = [self.exchange(ls[0], owned[0])]
+        elif self.exchange_all is not None:
+            fulls = self.exchange_all(owned)
+        else:
+            fulls = [self.exchange(l, h) for l, h in zip(ls, owned)]
+            self.exchange_calls += len(ls) - 1
+        if self.exchanges:
+            self.exchange_calls += 1
+        for l, full in zip(ls, fulls):
+            top = self.topology[l]
+            self.hidden_now[top.offset:top.offset + top.units] = full
+        return fulls
 
     def _learn(self, layer: LayerState, a: int, b: int, delta_o: torch.Tensor,
                delta_o_rate: torch.Tensor, slope_rate: torch.Tensor, inv_scale) -> None:

@@ -1,7 +1,8 @@
 """The multi-process PVM runner: `--procs P` splits every layer's units into P
 contiguous slices, one per process. After each layer's forward pass the processes
 all-gather that layer's hidden states over torch.distributed (gloo), so every process
-has the signals of the next layer and next step's context; results equal the
+has the signals of the next layer and next step's context (with the pipelined step,
+every layer's states in one all-gather at the end of the step); results equal the
 single-process run within float32 rounding. The collectives block in gloo, so nothing
 busy-waits.
 
@@ -57,6 +58,24 @@ class GlooCollective:
         return torch.cat([parts[i][: b[i + 1] - b[i]] for i in range(self.world)])
 
     exchange = gather_units
+
+    def exchange_all(self, owned: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Every layer's hidden states in one all-gather (the pipelined step's one
+        exchange per step): `[(owned_l, H)]` -> `[(units_l, H)]`."""
+        widths = [max(b[i + 1] - b[i] for i in range(self.world)) for b in self.bounds]
+        packed = owned[0].new_zeros(sum(widths), owned[0].shape[1])
+        at = 0
+        for h, width in zip(owned, widths):
+            packed[at:at + len(h)] = h
+            at += width
+        parts = [torch.empty_like(packed) for _ in range(self.world)]
+        with collective("the all-gather of every layer's units", self.timeout):
+            dist.all_gather(parts, packed)
+        out, at = [], 0
+        for b, width in zip(self.bounds, widths):
+            out.append(torch.cat([parts[i][at:at + b[i + 1] - b[i]] for i in range(self.world)]))
+            at += width
+        return out
 
     def sum(self, t: torch.Tensor) -> torch.Tensor:
         t = t.clone()

@@ -7,7 +7,10 @@ first learns from the error of the prediction it made at t-1, then reads its new
 and predicts `x(t+1)` (the output itself, or with `prediction: "change"` the signal plus
 the predicted change; with `input_norm`, the signal blocks of the input are standardised
 by their running mean and variance, written out here as the textbook update). Context is
-the previous step's hidden states of the unit's sources (no padding).
+the previous step's hidden states of the unit's sources (no padding). With
+`step: "pipelined"` (the original's timing) a unit above layer 0 reads its signal from
+the hidden states the layer below had at the end of the previous step, not from those
+it has just computed.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ class ReferencePVM:
     def step(self, frame: np.ndarray) -> None:
         """One frame `(bands, H, W)` in [0, 1]."""
         cfg, kind, f = self.cfg, self.cfg.activation, self.cfg.features
-        change = cfg.prediction == "change"
+        change, pipelined = cfg.prediction == "change", cfg.step == "pipelined"
         sched = cfg.schedule
         lateral_on = self.step_count >= sched.enable_lateral_at
         feedback_on = self.step_count >= sched.enable_feedback_at
@@ -97,9 +100,10 @@ class ReferencePVM:
             for i, u in enumerate(units):
                 if l == 0:
                     x = self._patch(frame, i)
-                else:
+                else:  # pipelined: the layer below's states of the previous step
                     below = self.topology[l - 1].offset
-                    x = np.concatenate([hidden_now[below + k] for k in topo.children[i]])
+                    states = self.hidden_prev if pipelined else hidden_now
+                    x = np.concatenate([states[below + k] for k in topo.children[i]])
                 if self.step_count > 0:
                     err = x - u.pred
                     self.err_sq[l] += np.sum(err * err)

@@ -43,9 +43,6 @@ class Local:
     def owned(self, cfg: PVMConfig) -> None:
         return None
 
-    def exchange(self, layer: int, owned: torch.Tensor) -> torch.Tensor:
-        return owned
-
     def sum(self, t: torch.Tensor) -> torch.Tensor:
         return t
 
@@ -81,10 +78,12 @@ class PVMRunner:
             raise ConfigError(f"--device {device}: CUDA is not available on this machine")
         self.cfg, self.source, self.out_dir = cfg, source, Path(out_dir)
         self.collective = collective or Local()
+        single = isinstance(self.collective, Local)  # no exchanges: CUDA graphs possible
         self.engine = PVMEngine(cfg, device, owned=self.collective.owned(cfg),
-                                exchange=self.collective.exchange)
+                                exchange=None if single else self.collective.exchange,
+                                exchange_all=None if single else self.collective.exchange_all)
         self.stepper: PVMEngine | GraphedStep = self.engine
-        if graphs and self.engine.device.type == "cuda" and isinstance(self.collective, Local):
+        if graphs and self.engine.device.type == "cuda" and single:
             self.stepper = GraphedStep(self.engine)
         self.metrics_every, self.display_every = metrics_every, display_every
         self.snapshot_every, self.progress = snapshot_every, progress

@@ -1,7 +1,9 @@
 """The wiring of a PVM hierarchy: which units feed which (signal) and which units'
 previous hidden states each unit receives as context.
 
-Units have global ids: layer by layer, row-major within a layer's square grid.
+Units have global ids: layer by layer, row-major within a layer's square grid. Each
+source is sent once unless `context.top_twice` (the original's duplicated top context)
+asks otherwise.
 """
 
 from __future__ import annotations
@@ -73,14 +75,18 @@ def build_topology(cfg: PVMConfig) -> list[LayerTopology]:
     layers = []
     for l, side in enumerate(sides):
         contexts = []
+        # the original's quirk (context.lateral_from_layer0): lateral neighbours found on
+        # this layer's grid but read from layer 0's units at the same grid positions
+        from0 = cfg.context.lateral_from_layer0
+        lateral_base, lateral_side = (offsets[0], sides[0]) if from0 else (offsets[l], side)
         for r in range(side):
             for c in range(side):
                 local = r * side + c
                 ctx: list[tuple[int, int]] = []
                 seen: set[int] = set()
 
-                def add(gid: int, group: int) -> None:
-                    if gid not in seen:
+                def add(gid: int, group: int, once: bool = True) -> None:
+                    if gid not in seen or not once:
                         seen.add(gid)
                         ctx.append((gid, group))
 
@@ -93,7 +99,7 @@ def build_topology(cfg: PVMConfig) -> list[LayerTopology]:
                             continue
                         if dr == 0 and dc == 0 and cfg.context.exclude_self:
                             continue
-                        add(offsets[l] + rr * side + cc, LATERAL)
+                        add(lateral_base + rr * lateral_side + cc, LATERAL)
                 my_parents = parents[l][local]
                 if cfg.context.feedback:
                     for p in my_parents:
@@ -104,7 +110,7 @@ def build_topology(cfg: PVMConfig) -> list[LayerTopology]:
                             add(g, TWO_BACK)
                 if cfg.context.top_to_all and l != len(sides) - 1:
                     for t in top_ids:
-                        add(t, TOP)
+                        add(t, TOP, once=not cfg.context.top_twice)
                 contexts.append(ctx)
         signal = cfg.patch_size if l == 0 else fan * fan * hid
         layers.append(LayerTopology(l, side, offsets[l], signal, children[l], contexts))
