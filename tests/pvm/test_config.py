@@ -22,11 +22,27 @@ def base(**kw):
     ("seed-large", 921, [20, 16, 12, 8, 6, 4, 2, 1]),
     ("large", 1497, [24, 20, 16, 12, 8, 6, 4, 2, 1]),
     ("seed-small-axon", 265, [12, 8, 6, 4, 2, 1]),
+    ("experiment-1-axon", 350, [16, 8, 4, 3, 2, 1]),
 ])
 def test_shipped_models_validate(name, units, shapes):
     cfg = load_model(EXAMPLES / f"{name}.json")
     assert cfg.layer_shapes == shapes
     assert sum(t.units for t in build_topology(cfg)) == units
+
+
+@pytest.mark.parametrize("name", ["experiment-1", "seed-small", "seed-large", "large"])
+def test_the_originals_models_run_as_the_original(name):
+    cfg = load_model(EXAMPLES / f"{name}.json")
+    assert (cfg.activation, cfg.step, cfg.prediction, cfg.input_norm) == (
+        "rational", "pipelined", "signal", None)
+    assert cfg.context.top_twice and cfg.context.lateral_from_layer0
+
+
+@pytest.mark.parametrize("name", ["seed-small-axon", "experiment-1-axon"])
+def test_axons_unit_models(name):
+    cfg = load_model(EXAMPLES / f"{name}.json")
+    assert cfg.prediction == "change" and cfg.input_norm is not None
+    assert not (cfg.context.top_twice or cfg.context.lateral_from_layer0)
 
 
 def test_published_unit_sizes_of_experiment_1():
@@ -49,7 +65,9 @@ def test_overlapping_blocks_cover_lower_layer():
 
 
 def test_lateral_context_of_upper_layers_comes_from_same_layer():
-    topo = build_topology(load_model(EXAMPLES / "experiment-1.json"))
+    cfg = load_model(EXAMPLES / "experiment-1.json")
+    cfg.context.lateral_from_layer0 = False  # axon's wiring (the file replicates the original's)
+    topo = build_topology(cfg)
     for layer in topo[1:]:
         lo, hi = layer.offset, layer.offset + layer.units
         for ctx in layer.context:
@@ -122,10 +140,11 @@ def test_schedule():
 def test_top_twice_replicates_the_duplicated_top_context():
     """The original sends the top unit's context twice to layer L-2 (as parent and as
     'last layer context to all'); axon sends it once unless asked."""
-    once = build_topology(load_model(EXAMPLES / "experiment-1.json"))
     cfg = load_model(EXAMPLES / "experiment-1.json")
-    cfg.context.top_twice = True
+    assert cfg.context.top_twice  # the file replicates the original
     twice = build_topology(cfg)
+    cfg.context.top_twice = False
+    once = build_topology(cfg)
     top = once[-1].offset
     for a, b in zip(once[4].context, twice[4].context):
         assert [gid for gid, _ in a].count(top) == 1
