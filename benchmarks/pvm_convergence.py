@@ -2,7 +2,9 @@
 mean squared prediction error per camera loop against predicting "the next signal
 equals this signal" on the same steps (layer 0: "the next frame equals this frame").
 
-The error follows the content of the video, so whole camera loops are compared. The
+The error follows the content of the video, so whole camera loops are compared
+(`--window N`: N-step windows instead). Every layer's row is printed with its own copy
+baseline and the ratio beside it, and the worst layer-0 ratio from `--from-step` on. The
 run is an ordinary `axon pvm run` (metrics.csv, final snapshot, display, plot) in OUT;
 the table is printed in Markdown.
 
@@ -10,11 +12,14 @@ The default model, examples/pvm/seed-small-axon.json, is seed-small with axon's 
 predicts the change of its signal, with its signal inputs standardised (model keys
 `prediction: "change"`, `input_norm` decay 0.999), at learning rate 0.05, layer i learning
 from step 2000 i, context from step 0. Each flag given overrides its model key;
-`--prediction signal --input-norm off --lr 3` runs the original's unit.
+`--model examples/pvm/seed-small.json --lr 0.05 --delay-each-layer 2000 --context-at 0`
+runs the original's unit as the original runs it (rational activation, pipelined step);
+`--set KEY=VALUE` overrides any other model key (as `axon pvm run --set`).
 
     .venv/bin/python benchmarks/pvm_convergence.py [--model examples/pvm/seed-small-axon.json]
         [--steps 20000] [--lr LR] [--delay-each-layer N] [--context-at STEP]
-        [--prediction signal|change] [--input-norm DECAY|off] [--out DIR]
+        [--prediction signal|change] [--input-norm DECAY|off] [--step bottom_up|pipelined]
+        [--set KEY=VALUE ...] [--window N] [--from-step 5000] [--out DIR]
 """
 
 from __future__ import annotations
@@ -57,6 +62,13 @@ def main() -> None:
     ap.add_argument("--input-norm", metavar="DECAY|off",
                     help="standardise the units' signal inputs with running statistics of "
                          "this decay, or not (model key `input_norm`)")
+    ap.add_argument("--step", choices=["bottom_up", "pipelined"],
+                    help="the step's timing (model key `step`)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override any model key, e.g. --set input_size=40")
+    ap.add_argument("--window", type=int, help="steps per table column (default: a camera loop)")
+    ap.add_argument("--from-step", type=int, default=5000,
+                    help="report layer 0's worst error / copy ratio over windows from here on")
     ap.add_argument("--metrics-every", type=int, default=500)
     ap.add_argument("--out", default="runs/pvm/convergence")
     args = ap.parse_args()
@@ -75,27 +87,38 @@ def main() -> None:
     if args.input_norm is not None:
         overrides.append("input_norm=" + ("null" if args.input_norm == "off"
                                           else f'{{"decay": {args.input_norm}}}'))
-    cfg = apply_overrides(load_model(args.model), overrides)
+    if args.step is not None:
+        overrides.append(f"step={args.step}")
+    cfg = apply_overrides(load_model(args.model), overrides + args.set)
     sched = cfg.schedule
     source = open_source("camera", (cfg.input_size, cfg.input_size), cfg.input_channels)
     runner = PVMRunner(cfg, source, args.out, metrics_every=args.metrics_every,
                        display_every=args.steps, progress=False)
     runner.run(args.steps, log=lambda line: None)
     m = read_metrics(Path(args.out) / "metrics.csv")
-    loop = len(source)
+    loop = args.window or len(source)
     starts = range(0, args.steps, loop)
-    print(f"{cfg.name} on {source.describe()}, {args.steps} steps, prediction "
+    print(f"{cfg.name} on {source.describe()}, {args.steps} steps, {cfg.step} step, "
+          f"activation {cfg.activation}, prediction "
           f"{cfg.prediction}, input_norm {cfg.input_norm}, lr {sched.initial_learning_rate}, "
           f"layer i from step {sched.delay_each_layer} i, lateral context from step "
           f"{sched.enable_lateral_at}, feedback from {sched.enable_feedback_at}; "
           f"{runner.steps_per_s:.1f} steps/s at the end")
-    print("| loop (steps) | " + " | ".join(f"{s // 1000}-{(s + loop) // 1000}k" for s in starts)
+    print("| steps | " + " | ".join(f"{s / 1000:g}-{(s + loop) / 1000:g}k" for s in starts)
           + " |")
     print("| --- |" + " --- |" * len(starts))
+    ratios = []
     for l in range(len(cfg.layer_shapes)):
-        for key, label in ((f"mse_{l}", f"layer {l}"), (f"copy_mse_{l}", f"layer {l} copy")):
-            means = loop_means(m, key, loop, args.steps)
-            print(f"| {label} | " + " | ".join(f"{v:.2g}" for v in means) + " |")
+        err = loop_means(m, f"mse_{l}", loop, args.steps)
+        copy = loop_means(m, f"copy_mse_{l}", loop, args.steps)
+        ratios.append([e / c if c else float("nan") for e, c in zip(err, copy)])
+        for label, row, fmt in ((f"layer {l}", err, ".2g"), (f"layer {l} copy", copy, ".2g"),
+                                (f"layer {l} / copy", ratios[-1], ".2f")):
+            print(f"| {label} | " + " | ".join(f"{v:{fmt}}" for v in row) + " |")
+    late = [r for s, r in zip(starts, ratios[0]) if s >= args.from_step]
+    if late:
+        print(f"layer 0 error / copy from step {args.from_step} on: worst {max(late):.2f}; "
+              "last window, every layer: " + ", ".join(f"{r[-1]:.2f}" for r in ratios))
     print(f"plot: {plot_run(args.out)}")
 
 

@@ -205,7 +205,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     total_units = total_weights = 0
     print(f"{cfg.name}: input {cfg.input_channels}x{cfg.input_size}x{cfg.input_size}")
     norm = cfg.input_norm
-    print(f"  unit: {cfg.activation}, predicts the {cfg.prediction}, signal inputs "
+    print(f"  unit: {cfg.activation}, {cfg.step} step, predicts the {cfg.prediction}, "
+          "signal inputs "
           + ("as they are" if norm is None
              else f"standardised (decay {norm.decay}, eps {norm.eps})"))
     for t in build_topology(cfg):

@@ -98,15 +98,20 @@ class ScheduleConfig(_Strict):
 
 class ReadoutConfig(_Strict):
     """Supervised heatmap readout: each unit maps its hidden state (plus a bias) through a
-    sigmoid to a `tile_size x tile_size` tile of its layer's heatmap; the target is
+    sigmoid to a `tile_size x tile_size` tile of its layer's heatmap (`tile_size` one
+    side for every layer, or a list with one per layer); the target is
     `mask * target_scale + target_offset`. `supervised_only`: the predictors do not
     learn, only the readout does (the original's `supervised: 1`)."""
 
-    tile_size: int = Field(2, ge=1)
+    tile_size: int | list[int] = 2
     learning_rate: float = Field(1e-3, ge=0)
     target_scale: float = Field(0.6, ge=0)
     target_offset: float = Field(0.4, ge=0)
     supervised_only: bool = False
+
+    def tile(self, layer: int) -> int:
+        """The tile side of `layer`'s units."""
+        return self.tile_size[layer] if isinstance(self.tile_size, list) else self.tile_size
 
 
 class InputNormConfig(_Strict):
@@ -185,6 +190,19 @@ class PVMConfig(_Strict):
                     f"layer_shapes[{i}]={here} is larger than the {below - fan + 1} distinct "
                     f"{fan}x{fan} blocks of layer_shapes[{i - 1}]={below}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _readout_tiles(self) -> PVMConfig:
+        if self.readout is None:
+            return self
+        sizes = self.readout.tile_size
+        listed = isinstance(sizes, list)
+        if listed and len(sizes) != len(self.layer_shapes):
+            raise ValueError(f"readout.tile_size={sizes}: expected one side per layer "
+                             f"({len(self.layer_shapes)})")
+        if any(t < 1 for t in (sizes if listed else [sizes])):
+            raise ValueError(f"readout.tile_size={sizes}: expected sides >= 1")
         return self
 
     @property

@@ -48,7 +48,7 @@ def panels(runner) -> dict:
                     "|error|": np.abs(unit_tiles(err, side, hb, fan))}
         rows["state"] = unit_tiles(hid, side, hb)
         if layer.heat is not None:
-            t = cfg.readout.tile_size
+            t = cfg.readout.tile(l)
             rows["readout"] = unit_tiles(col.gather_units(l, layer.heat), side, t)
         columns.append({"title": f"layer {l} ({side}x{side})", "rows": rows})
     lat, fb = eng.context_switches()

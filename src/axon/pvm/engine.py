@@ -161,7 +161,7 @@ class LayerState:
         self.readout: torch.Tensor | None = None
         self.heat: torch.Tensor | None = None
         if cfg.readout is not None:
-            T = cfg.readout.tile_size**2
+            T = cfg.readout.tile(topo.index)**2
             r = (torch.rand(n, H + 1, T, generator=generator, dtype=torch.float64) * 2 - 1)
             self.readout = (r * (H + 1) ** -0.5).to(device=device, dtype=dtype)
             self.heat = torch.full((n, T), 0.5, device=device, dtype=dtype)
@@ -506,7 +506,7 @@ class PVMEngine:
     def heatmap_tiles(self, mask: torch.Tensor, l: int) -> torch.Tensor:
         """A mask `(H, W)` resized (area average) to layer l's heatmap and cut into the
         units' tiles: `(units_l, tile * tile)`."""
-        t, g = self.cfg.readout.tile_size, self.topology[l].side
+        t, g = self.cfg.readout.tile(l), self.topology[l].side
         m = mask.to(device=self.device, dtype=self.dtype)[None, None]
         m = torch.nn.functional.interpolate(m, size=(g * t, g * t), mode="area")[0, 0]
         return m.reshape(g, t, g, t).permute(0, 2, 1, 3).reshape(g * g, t * t)

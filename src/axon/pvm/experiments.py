@@ -124,11 +124,11 @@ def heatmap(runner: PVMRunner, layers: list[int] | None = None) -> torch.Tensor:
     """The readout heatmaps of `layers` (default all), each resized to the input,
     averaged: `(H, W)`."""
     cfg, eng = runner.cfg, runner.engine
-    t = cfg.readout.tile_size
     maps = []
     for l, layer in enumerate(eng.layers):
         if layers is not None and l not in layers:
             continue
+        t = cfg.readout.tile(l)
         side = layer.topo.side
         heat = runner.collective.gather_units(l, layer.heat).detach().float().cpu()
         img = heat.reshape(side, side, t, t).permute(0, 2, 1, 3).reshape(side * t, side * t)
