@@ -4,7 +4,9 @@ synthetic generators in the same formats, loaders and samplers.
 Data sets are found by name: `build_dataset(name, **args)` returns `DataSplits`;
 `dataset_names()` and `describe_dataset(name)` list them (`axon datasets`)."""
 
-from axon.data import digits as _digits, shapes as _shapes  # noqa: F401  (register the readers)
+from axon.data import arrays as _arrays, cifar as _cifar, csvfile as _csvfile  # noqa: F401  (register)
+from axon.data import digits as _digits, image_folder as _image_folder, mnist as _mnist  # noqa: F401  (register)
+from axon.data import shapes as _shapes  # noqa: F401  (register)
 from axon.data.digits import DigitsSplits, load_digits_splits
 from axon.data.preprocessing import Preprocessing, preprocessing_from_dict
 from axon.data.registry import DatasetInfo, build_dataset, dataset_names, describe_dataset, register_dataset

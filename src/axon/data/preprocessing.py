@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from axon.data.npy import load_npy
 from axon.errors import DataError
 
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "WEBP")
@@ -176,16 +177,6 @@ def open_image(path: Path, mode: str | None, max_pixels: int):
         raise DataError(f"{path}: image is over Pillow's pixel limit (a decompression bomb?): {err}") from None
     except Exception as err:  # Pillow raises many types (OSError, SyntaxError, ValueError, ...) on bad data
         raise DataError(f"{path}: not a decodable PNG/JPEG/BMP/WebP image ({type(err).__name__}: {err})") from None
-
-
-def load_npy(path: Path) -> np.ndarray:
-    """A `.npy` array, without pickles; a DataError naming the file if it is not one."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except Exception as err:  # numpy raises ValueError, OSError, EOFError, ... on damaged files
-        raise DataError(f"{path}: not a readable .npy array ({type(err).__name__}: {err})") from None
 
 
 def _as_pil(raw, name: str):

@@ -80,6 +80,11 @@ class ResizedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
+    def set_epoch(self, epoch: int) -> None:
+        """Pass the epoch on to a wrapped data set that draws per epoch (augmentation)."""
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+
     def __getitem__(self, index):
         image, *rest = self.dataset[index]
         if self.size is not None:

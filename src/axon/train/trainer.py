@@ -102,7 +102,8 @@ class Trainer:
     `data_wait` and warned about above `data_wait_warning`. `sampler(dataset, seed=,
     rank=, world_size=)` builds the training sampler (a ResumableSampler subclass, e.g.
     axon.data.sampling's RepeatFactorSampler or CurriculumSampler) instead of the plain
-    seeded shuffle."""
+    seeded shuffle. A training Dataset with `set_epoch(epoch)` is told each epoch before
+    its loader starts (so per-sample random draws can depend on the epoch, not the worker)."""
 
     def __init__(
         self,
@@ -383,6 +384,11 @@ class Trainer:
         if self.sampler is not None:
             # A training batch is grad_accum micro-batches of batch_size samples each.
             self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * self.batch_size * self.grad_accum)
+        # A data set that draws per-sample randomness (axon.data.augment.AugmentedDataset) from
+        # (seed, epoch, index) learns the epoch here, before the loader hands it to its workers.
+        set_epoch = getattr(getattr(trainable.loader, "dataset", None), "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(self.epoch)
         self._loader_generator.manual_seed((self.seed or 0) * 100_003 + self.epoch)
         loss_sum, seen, correct, seconds_before = self._running
         start = time.perf_counter()
