@@ -23,8 +23,9 @@ from axon.errors import ConfigError, DataError
 PIXELS = 3 * 32 * 32
 
 
-def read_records(path: Path, label_bytes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, 3, 32, 32) uint8 and labels (N, label_bytes) uint8 of one binary file."""
+def read_records(path: Path, label_bytes: int, classes: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 3, 32, 32) uint8 and labels (N, label_bytes) uint8 of one binary file;
+    with `classes` (the class count of each label byte) every label is checked against it."""
     record = label_bytes + PIXELS
     try:
         size = path.stat().st_size
@@ -34,6 +35,8 @@ def read_records(path: Path, label_bytes: int) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: {size} bytes is not a whole number of {record}-byte records "
                         f"({label_bytes} label byte(s) + {PIXELS} pixels)")
     records = np.fromfile(path, dtype=np.uint8).reshape(-1, record)
+    for column, count in enumerate(classes or ()):
+        check_targets(records[:, column], count, str(path))
     return records[:, label_bytes:].reshape(-1, 3, 32, 32), records[:, :label_bytes]
 
 
@@ -60,7 +63,7 @@ def find_folder(root: str | Path, subfolder: str, marker: str) -> Path:
 
 def to_splits(folder: Path, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
               label_column: int, classes: list[str], val_fraction: float, split_seed: int,
-              normalize, names: tuple[str, str]) -> DataSplits:
+              normalize) -> DataSplits:
     train_images = torch.from_numpy(train[0])
 
     def measure():
@@ -70,12 +73,11 @@ def to_splits(folder: Path, train: tuple[np.ndarray, np.ndarray], test: tuple[np
     mean, std = normalisation(normalize, 3, measure)
     preprocessing = Preprocessing("image", (3, 32, 32), divisor=255.0, mean=mean, std=std, mode="RGB")
 
-    def dataset(images, labels, name):
-        targets = check_targets(np.ascontiguousarray(labels[:, label_column]), len(classes), str(folder / name))
+    def dataset(images, labels):
+        targets = torch.from_numpy(labels[:, label_column].astype(np.int64))
         return ArrayDataset(torch.from_numpy(np.ascontiguousarray(images)), targets, preprocessing)
 
-    return finish_splits(dataset(*train, names[0]), None, dataset(*test, names[1]), classes, val_fraction,
-                         split_seed, str(folder))
+    return finish_splits(dataset(*train), None, dataset(*test), classes, val_fraction, split_seed, str(folder))
 
 
 @register_dataset("cifar10")
@@ -83,11 +85,10 @@ def cifar10(root: str, val_fraction: float = 0.1, split_seed: int = 0, normalize
     """CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin), 32x32 RGB, 10 classes."""
     folder = find_folder(root, "cifar-10-batches-bin", "test_batch.bin")
     classes = read_names(folder / "batches.meta.txt", 10)
-    batches = [read_records(folder / f"data_batch_{i}.bin", 1) for i in range(1, 6)]
+    batches = [read_records(folder / f"data_batch_{i}.bin", 1, (10,)) for i in range(1, 6)]
     train = (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
-    test = read_records(folder / "test_batch.bin", 1)
-    return to_splits(folder, train, test, 0, classes, val_fraction, split_seed, normalize,
-                     ("data_batch_*.bin", "test_batch.bin"))
+    test = read_records(folder / "test_batch.bin", 1, (10,))
+    return to_splits(folder, train, test, 0, classes, val_fraction, split_seed, normalize)
 
 
 @register_dataset("cifar100")
@@ -98,6 +99,6 @@ def cifar100(root: str, labels: str = "fine", val_fraction: float = 0.1, split_s
         raise ConfigError(f"data.labels: expected 'fine' (100 classes) or 'coarse' (20), got {labels!r}")
     folder = find_folder(root, "cifar-100-binary", "test.bin")
     classes = read_names(folder / f"{labels}_label_names.txt", 100 if labels == "fine" else 20)
-    train, test = read_records(folder / "train.bin", 2), read_records(folder / "test.bin", 2)
+    train, test = (read_records(folder / name, 2, (20, 100)) for name in ("train.bin", "test.bin"))
     return to_splits(folder, train, test, 1 if labels == "fine" else 0, classes, val_fraction, split_seed,
-                     normalize, ("train.bin", "test.bin"))
+                     normalize)

@@ -58,6 +58,11 @@ def load_npz(path: str | Path, keys: list[str]) -> list[np.ndarray]:
                 if key not in members:
                     raise DataError(f"{path}: no array {key!r} (it has: {', '.join(sorted(members)) or 'none'})")
                 name = f"{path}[{key}]"
+                info = members[key]
+                # zlib's deflate cannot expand more than about 1032-fold: a larger claim is a lie
+                if info.compress_size > path.stat().st_size or info.file_size > 1032 * info.compress_size + 1024:
+                    raise DataError(f"{name}: the archive claims {info.file_size} bytes from "
+                                    f"{info.compress_size} compressed bytes (damaged)")
                 with archive.open(members[key]) as stream:
                     _check_header(stream, members[key].file_size, name)
                 with archive.open(members[key]) as stream:
