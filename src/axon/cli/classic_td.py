@@ -1,4 +1,4 @@
-"""`axon classic conditioning|dopamine|random-walk|td-gammon`: the temporal-difference
+"""`axon classic conditioning|dopamine|random-walk|foraging|td-gammon`: the temporal-difference
 experiments of axon.classic.td; each prints its result and writes its plot."""
 
 from __future__ import annotations
@@ -95,6 +95,19 @@ def run_random_walk(args) -> int:
     return 0
 
 
+def run_foraging(args) -> int:
+    from axon.classic.td.foraging import foraging_experiment
+    from axon.viz.td import plot_foraging
+
+    result = foraging_experiment(bees=args.bees, visits=args.visits, swap_at=args.swap_at, eps=args.eps,
+                                 beta=args.beta, eps_grid=args.eps_grid, betas=args.betas, seed=args.seed)
+    print(result.report())
+    path = plot_foraging(result.fraction_blue, result.swap_at, result.eps, result.beta, result.eps_grid,
+                         result.betas, result.preference, Path(args.out) / "foraging.png")
+    print(f"plot: {path}")
+    return 0
+
+
 def run_td_gammon(args) -> int:
     from axon.classic.td.backgammon import run
     from axon.viz.td import plot_win_rates
@@ -175,6 +188,30 @@ def add_commands(subparsers) -> None:
     _seed(p)
     _out(p)
     p.set_defaults(func=run_random_walk)
+
+    p = subparsers.add_parser(
+        "foraging", parents=[common_options()],
+        help="bee foraging (Montague, Dayan, Person & Sejnowski 1995): risk aversion and the swap",
+        description="Bees choose blue or yellow flowers by a softmax (sharpness --beta) of the "
+        "nectar they predict from the colour; the prediction error delta = r - w.u trains the "
+        "colour weights (learning rate --eps). Blue holds 2 ul always, yellow 6 ul on a third of "
+        "its flowers (equal means) until --swap-at, then the other way round. Prints and plots "
+        "the fraction of bees on each colour per visit and the preference for the constant "
+        "colour against the learning rate.",
+    )
+    p.add_argument("--bees", type=int, default=1000, help="bees simulated, in one batch (default 1000)")
+    p.add_argument("--visits", type=int, default=200, help="flower visits per bee (default 200)")
+    p.add_argument("--swap-at", type=int, default=100,
+                   help="visits before the colours' contingencies are swapped (default 100)")
+    p.add_argument("--eps", type=float, default=0.5, help="learning rate of the swap run (default 0.5)")
+    p.add_argument("--beta", type=float, default=1.0, help="softmax sharpness of the swap run (default 1)")
+    p.add_argument("--eps-grid", type=float, nargs="+", default=[0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0],
+                   help="learning rates of the preference sweep")
+    p.add_argument("--betas", type=float, nargs="+", default=[0.5, 1.0, 2.0],
+                   help="softmax sharpnesses of the preference sweep (one line each)")
+    _seed(p)
+    _out(p)
+    p.set_defaults(func=run_foraging)
 
     p = subparsers.add_parser(
         "td-gammon", parents=[common_options()],

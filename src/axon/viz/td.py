@@ -116,3 +116,33 @@ def plot_win_rates(history: list[dict], path) -> Path:
     ax.set_title("TD-Gammon during self-play training")
     ax.legend()
     return save_figure(fig, path)
+
+
+def plot_foraging(fraction_blue: np.ndarray, swap_at: int, eps: float, beta: float, eps_grid, betas,
+                  preference: np.ndarray, path) -> Path:
+    """The bee-foraging figure: left, the fraction of bees on each colour at each visit
+    (fraction_blue (visits,)), the swap of contingencies marked; right, the preference for
+    the constant colour (betas, eps_grid) against the learning rate, one line per beta."""
+    fig, axes = new_figure(1, 2, width=5.6, height=4.2)
+    visits = np.arange(1, len(fraction_blue) + 1)
+    axes[0].plot(visits, fraction_blue, color="tab:blue", label="blue")
+    axes[0].plot(visits, 1 - fraction_blue, color="goldenrod", label="yellow")
+    axes[0].axvline(swap_at + 0.5, color="black", ls="--", lw=1)
+    axes[0].text(swap_at + 3, 0.03, "contingencies\nswapped", fontsize=8, va="bottom")
+    axes[0].text(swap_at / 2, 1.01, "blue constant, yellow variable", ha="center", va="bottom", fontsize=8)
+    axes[0].text(swap_at + (len(visits) - swap_at) / 2, 1.01, "blue variable, yellow constant", ha="center",
+                 va="bottom", fontsize=8)
+    axes[0].set_ylim(0, 1.1)
+    axes[0].set_xlabel("visit")
+    axes[0].set_ylabel("fraction of bees visiting")
+    axes[0].set_title(f"choices (eps = {eps:g}, beta = {beta:g})", pad=16)
+    axes[0].legend(loc="lower left", fontsize=8)
+    for row, b in zip(preference, betas):
+        axes[1].plot(eps_grid, row, marker="o", label=f"beta = {b:g}")
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[1].set_xlabel("learning rate eps")
+    axes[1].set_ylabel("fraction of visits to the constant colour")
+    axes[1].set_title("risk aversion grows with the learning rate", pad=16)
+    axes[1].set_ylim(0.45, 1.0)
+    axes[1].legend(loc="upper left", fontsize=8)
+    return save_figure(fig, path)

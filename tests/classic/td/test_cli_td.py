@@ -1,4 +1,4 @@
-"""`axon classic conditioning|dopamine|random-walk|td-gammon` end to end, with tiny sizes."""
+"""`axon classic conditioning|dopamine|random-walk|foraging|td-gammon` end to end, with tiny sizes."""
 
 import pytest
 
@@ -57,3 +57,12 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert axon("classic", *argv, "--out", tmp_path) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_foraging_command(tmp_path, capsys):
+    args = ["--bees", 200, "--visits", 60, "--swap-at", 30, "--eps-grid", 0.1, 1.0, "--betas", 1]
+    assert axon("classic", "foraging", *args, "--out", tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "contingencies swapped at visit 31" in out and "beta=1" in out
+    assert (tmp_path / "foraging.png").stat().st_size > 1000
+    assert axon("classic", "foraging", "--swap-at", 500, "--out", tmp_path) == 2
