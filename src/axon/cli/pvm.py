@@ -131,7 +131,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from axon.pvm.runner import PVMRunner
     from axon.pvm.snapshot import load_snapshot
 
+    from axon.memory import check_fits
+
     cfg = _model(args.model, args.set)
+    check_fits(cfg.weight_bytes(), f"{args.model}: model {cfg.name!r}")  # before any frame or weight exists
     out = Path(args.out or f"runs/pvm/{cfg.name}")
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out}: exists and is not a folder")

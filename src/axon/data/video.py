@@ -112,7 +112,7 @@ class FolderSource(FrameSource):
             raise ConfigError(f"video source {self.folder}: no PNG or JPEG frames in it")
         first = None
         for p in self.files:
-            with Image.open(p) as im:
+            with _open_image(p) as im:
                 if first is None:
                     first = im.size
                 elif im.size != first:
@@ -128,12 +128,38 @@ class FolderSource(FrameSource):
         from PIL import Image
 
         path = self.files[t % len(self.files)]
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"))
+        with _open_image(path) as im:
+            try:
+                arr = np.asarray(im.convert("RGB"))
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+                raise ConfigError(f"video source frame {path}: cannot decode ({err})") from None
         return Frame(resize_image(_to_bands(arr, self.bands, str(path)), self.size))
 
     def describe(self) -> str:
         return f"folder {self.folder} ({len(self)} frames)"
+
+
+MAX_FRAME_PIXELS = 50_000_000
+"""Largest frame a source reads (about 7000 x 7000); larger ones are refused from the
+header alone, so a small file that decompresses to gigabytes is never decoded."""
+
+
+def _check_frame_shape(height: int, width: int, where: str) -> None:
+    if height < 1 or width < 1 or height * width > MAX_FRAME_PIXELS:
+        raise ConfigError(f"{where}: frames of {width}x{height} pixels; expected between 1x1 and "
+                          f"{MAX_FRAME_PIXELS:,} pixels")
+
+
+def _open_image(path: Path):
+    """A PIL image of `path` whose header was read and whose size is checked."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(path)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ConfigError(f"video source frame {path}: not a readable PNG or JPEG image ({err})") from None
+    _check_frame_shape(image.size[1], image.size[0], f"video source frame {path}")
+    return image
 
 
 class NumpySource(FrameSource):
@@ -146,11 +172,20 @@ class NumpySource(FrameSource):
             raise ConfigError(f"video source {self.path}: file does not exist")
         try:
             self.frames = np.load(self.path, mmap_mode="r", allow_pickle=False)
-        except ValueError as err:
+        except (ValueError, OSError, EOFError) as err:
             raise ConfigError(f"video source {self.path}: not a NumPy array file ({err})") from None
+        if not isinstance(self.frames, np.ndarray):
+            raise ConfigError(f"video source {self.path}: an archive of arrays; expected one .npy array")
         if self.frames.ndim not in (3, 4) or len(self.frames) == 0:
             raise ConfigError(f"video source {self.path}: expected frames (T, H, W[, C]), "
                               f"got shape {self.frames.shape}")
+        if self.frames.dtype.kind not in "uif" or self.frames.dtype.itemsize > 8:
+            raise ConfigError(f"video source {self.path}: frames of dtype {self.frames.dtype}; expected "
+                              f"uint8, uint16 or float numbers")
+        _check_frame_shape(self.frames.shape[1], self.frames.shape[2], f"video source {self.path}")
+        if self.frames.ndim == 4 and self.frames.shape[3] not in (1, 3, 4):
+            raise ConfigError(f"video source {self.path}: frames with {self.frames.shape[3]} channels; "
+                              f"expected 1, 3 or 4")
 
     def __len__(self) -> int:
         return len(self.frames)

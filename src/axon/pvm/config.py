@@ -13,16 +13,21 @@ unit of layer `l > 0` reads a `fan_in_square_size` square block of units of laye
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from axon.errors import ConfigError
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+NAME = re.compile(r"(?![.\s])[^/\\\x00-\x1f\x7f]{1,100}(?<!\s)")
+"""A model name: it names the default output folder, so one plain path component."""
 
 
 class ContextConfig(_Strict):
@@ -158,6 +163,14 @@ class PVMConfig(_Strict):
     readout: ReadoutConfig | None = None
     seed: int = 0
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError("expected a plain name (at most 100 characters, no '/', '\\' or control "
+                             "characters, not starting with '.'), since it names the output folder")
+        return value
+
     @model_validator(mode="after")
     def _geometry(self) -> PVMConfig:
         if self.input_size % self.input_block_size:
@@ -209,6 +222,19 @@ class PVMConfig(_Strict):
     def hidden_size(self) -> int:
         return self.hidden_block_size**2
 
+    def weight_bytes(self, element_size: int = 4) -> int:
+        """A lower bound of the memory the engine allocates for the weights and momenta
+        (float `element_size` bytes each, plus the float64 copy they are drawn in):
+        every unit has at least its signal blocks and bias in, its hidden layer, and its
+        prediction out. Computed from the geometry alone, before anything is built."""
+        f = self.features
+        blocks = 1 + f.derivative + f.integral + f.error + f.t_minus_2
+        H, total = self.hidden_size, 0
+        for index, side in enumerate(self.layer_shapes):
+            signal = self.patch_size if index == 0 else self.fan_in_square_size**2 * H
+            total += side * side * ((blocks * signal + 1) * H + (H + 1) * signal)
+        return total * (2 * element_size + 8)
+
     @property
     def patch_size(self) -> int:
         """Values in one layer-0 unit's signal: channels x block x block."""
@@ -242,16 +268,27 @@ def parse_model(data: dict, source: str = "model") -> PVMConfig:
         raise ConfigError(_format_validation(source, err)) from None
 
 
-def load_model(path: str | Path) -> PVMConfig:
-    """Read and validate a PVM model JSON file."""
+def read_json(path: str | Path, what: str = "model file") -> object:
+    """The JSON value in file `path`; a missing file, text that is not UTF-8 or not JSON
+    (or nested too deeply to read) is a ConfigError naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: model file does not exist")
+        raise ConfigError(f"{path}: {what} does not exist")
     try:
-        data = json.loads(path.read_text())
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); expected a JSON {what}") from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path}: not valid JSON ({err})") from None
-    return parse_model(data, str(path))
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the {what} ({err.strerror})") from None
+
+
+def load_model(path: str | Path) -> PVMConfig:
+    """Read and validate a PVM model JSON file."""
+    return parse_model(read_json(path), str(path))
 
 
 def apply_overrides(cfg: PVMConfig, overrides: list[str]) -> PVMConfig:

@@ -43,6 +43,7 @@ from collections.abc import Callable
 import torch
 
 from axon.errors import CheckpointError
+from axon.memory import check_fits
 from axon.pvm.config import PVMConfig
 from axon.pvm.topology import FEEDBACK, LATERAL, TOP, TWO_BACK, LayerTopology, build_topology
 
@@ -225,6 +226,9 @@ class PVMEngine:
         if chunk_bytes == "auto":
             chunk_bytes = CPU_CHUNK_BYTES if self.device.type == "cpu" else None
         self.dtype = dtype
+        check_fits(cfg.weight_bytes(torch.empty((), dtype=dtype).element_size()),
+                   f"PVM model {cfg.name!r} (layer_shapes {cfg.layer_shapes}, hidden_block_size "
+                   f"{cfg.hidden_block_size})", self.device)
         self.topology = build_topology(cfg)
         self.total_units = sum(t.units for t in self.topology)
         owned = owned or [(0, t.units) for t in self.topology]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axon.errors import ConfigError
-from axon.pvm.config import PVMConfig, parse_model
+from axon.pvm.config import PVMConfig, parse_model, read_json
 
 
 @dataclass
@@ -321,13 +321,4 @@ def _import_readout(original: dict, data: dict, report: ImportReport) -> None:
 
 def import_file(path: str | Path) -> tuple[PVMConfig, ImportReport]:
     """Read one of the original's JSON model files."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: file does not exist")
-    try:
-        original = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 text ({err})") from None
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise ConfigError(f"{path}: not valid JSON ({err})") from None
-    return import_original(original, str(path))
+    return import_original(read_json(path, "original model file"), str(path))

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from axon.data.video import Frame, FrameSource
-from axon.errors import ConfigError
+from axon.errors import CheckpointError, ConfigError
 from axon.pvm.config import PVMConfig
 from axon.pvm.engine import PVMEngine
 from axon.pvm.graph import GraphedStep
@@ -169,6 +169,7 @@ class PVMRunner:
         log = log or (lambda line: print(line, flush=True))
         if self.collective.is_root:
             self._trim_metrics()
+            self._clean_interrupted_writes()
         self._rate_clock = (time.perf_counter(), self.step_count)
         bar = _Progress(steps, self.step_count, self.progress and self.collective.is_root
                         and sys.stdout.isatty())
@@ -244,6 +245,13 @@ class PVMRunner:
             writer.writerows(keep)
         tmp.replace(path)
 
+    def _clean_interrupted_writes(self) -> None:
+        """Delete the temporary files of snapshot and display writes a kill interrupted."""
+        for folder in (self.out_dir / "snapshots", self.out_dir / "display"):
+            if folder.is_dir():
+                for path in folder.glob(".*.tmp-*"):
+                    path.unlink(missing_ok=True)
+
     def status_line(self) -> str:
         m = self.last_metrics
         if not m:
@@ -254,13 +262,18 @@ class PVMRunner:
 
     # -- snapshots --------------------------------------------------------------
     def full_tensors(self) -> dict[str, torch.Tensor]:
-        """Every state tensor of the whole model (gathered from all processes)."""
+        """Every state tensor of the whole model (gathered from all processes), and the
+        metric sums since the last metrics row, `metrics (4, layers)`: absolute and
+        squared error, value count and copy-baseline squared error (summed over processes)."""
         out = {}
         for name, t in self.engine.state_tensors().items():
             if name == "hidden_prev":
                 out[name] = t
             else:
                 out[name] = self.collective.gather_units(int(name.split(".")[0][5:]), t)
+        eng = self.engine
+        sums = self.collective.sum(torch.cat([eng.err_abs, eng.err_sq, eng.err_count, eng.copy_sq]))
+        out["metrics"] = sums.reshape(4, len(eng.layers))
         return out
 
     def state(self) -> dict:
@@ -285,7 +298,15 @@ class PVMRunner:
         changes nothing)."""
         _, state, tensors = load_snapshot(path, expect=self.cfg)
         eng = self.engine
+        sums = tensors.get("metrics", torch.zeros(4, len(eng.layers), dtype=torch.float64))
+        if sums.shape != (4, len(eng.layers)) or sums.dtype != torch.float64 or not sums.isfinite().all():
+            raise CheckpointError(f"{path}: snapshot tensor metrics has shape {tuple(sums.shape)} "
+                                  f"({sums.dtype}), expected finite float64 (4, {len(eng.layers)})")
         eng.load_state_tensors(tensors)
+        if not self.collective.is_root:  # the root carries the sums of every process
+            sums = torch.zeros_like(sums)
+        for accumulator, saved in zip((eng.err_abs, eng.err_sq, eng.err_count, eng.copy_sq), sums):
+            accumulator.copy_(saved)
         eng.step_count, eng.has_pred = int(state["step"]), bool(state["has_pred"])
         sw = state["switches"]
         eng.frozen, eng.lr_override = sw["frozen"], sw["lr_override"]
