@@ -26,20 +26,48 @@ class StepResult:
 
 def count_correct(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor | None:
     """Right top-1 predictions for logits (N, C) against class indices (N,), else None."""
+    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        return None
+    outputs = outputs.detach()
     if outputs.ndim == 2 and targets.ndim == 1 and not targets.is_floating_point():
         return (outputs.argmax(dim=1) == targets).sum()
     return None
 
 
 def to_device(batch, device: torch.device, channels_last: bool = False):
-    """Move a batch (tensor, or tuple/list of tensors) to `device`; with `channels_last`,
-    4-D tensors are laid out (N, H, W, C) in memory."""
+    """Move a batch (a tensor, or tuples, lists and dicts of them) to `device`; with
+    `channels_last`, 4-D tensors are laid out (N, H, W, C) in memory."""
     if isinstance(batch, torch.Tensor):
         batch = batch.to(device, non_blocking=True)
         if channels_last and batch.ndim == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
+    if isinstance(batch, dict):
+        return {key: to_device(value, device, channels_last) for key, value in batch.items()}
     return type(batch)(to_device(b, device, channels_last) for b in batch)
+
+
+def batch_length(targets) -> int:
+    """Samples in a batch of targets: a tensor (N, ...), or a dict or tuple of them."""
+    if isinstance(targets, torch.Tensor):
+        return len(targets)
+    first = next(iter(targets.values())) if isinstance(targets, dict) else targets[0]
+    return len(first)
+
+
+def split_batch(part, chunks: int) -> list:
+    """A batch part (a tensor, or a tuple or dict of tensors) cut into `chunks` along the batch."""
+    if isinstance(part, torch.Tensor):
+        return list(part.tensor_split(chunks))
+    if isinstance(part, dict):
+        cut = {key: value.tensor_split(chunks) for key, value in part.items()}
+        return [{key: pieces[i] for key, pieces in cut.items()} for i in range(chunks)]
+    return [type(part)(pieces) for pieces in zip(*(t.tensor_split(chunks) for t in part))]
+
+
+def run_model(model: nn.Module, inputs):
+    """`model(inputs)`; a tuple or list of inputs is passed as separate arguments."""
+    return model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
 
 
 @dataclass
@@ -87,24 +115,25 @@ class Trainable:
         inputs, targets = batch
         k = self.micro_batches
         if k == 1:
-            return self._accumulate([(inputs, targets)], len(targets))
-        return self._accumulate(zip(inputs.tensor_split(k), targets.tensor_split(k)), len(targets))
+            return self._accumulate([(inputs, targets)], batch_length(targets))
+        return self._accumulate(zip(split_batch(inputs, k), split_batch(targets, k)), batch_length(targets))
 
     def _accumulate(self, pairs: Iterable, total: int) -> StepResult:
         """Backward of the mean loss over `total` samples, given as (inputs, targets) chunks."""
         loss_sum, seen, correct = None, 0, None
         for inputs, targets in pairs:
-            if len(targets) == 0:
+            size = batch_length(targets)
+            if size == 0:
                 continue
             with self.precision.autocast():
-                outputs = self.model(inputs)
+                outputs = run_model(self.model, inputs)
                 loss = self.loss_fn(outputs, targets)
-            share = len(targets) / total
+            share = size / total
             self.precision.backward(loss if share == 1 else loss * share)
-            part = loss.detach().float() * len(targets)
+            part = loss.detach().float() * size
             loss_sum = part if loss_sum is None else loss_sum + part
-            seen += len(targets)
-            right = count_correct(outputs.detach(), targets)
+            seen += size
+            right = count_correct(outputs, targets)
             correct = None if right is None else (right if correct is None else correct + right)
         return StepResult(loss_sum / seen, seen, correct)
 
@@ -134,9 +163,11 @@ def evaluate_totals(model: nn.Module, loss_fn: LossFn, loader: Iterable, device:
     for batch in loader:
         inputs, targets = to_device(batch, device, precision.channels_last if precision else False)
         with precision.autocast() if precision else nullcontext():
-            outputs = model(inputs)
-        loss_sum += loss_fn(outputs.float(), targets).item() * len(targets)
-        total += len(targets)
+            outputs = run_model(model, inputs)
+        outputs = outputs.float() if isinstance(outputs, torch.Tensor) else outputs
+        size = batch_length(targets)
+        loss_sum += loss_fn(outputs, targets).item() * size
+        total += size
         right = count_correct(outputs, targets)
         correct = float("nan") if right is None else correct + int(right)
     model.train(was_training)

@@ -253,7 +253,8 @@ class Trainer:
         return max(self.batch_size, 512)
 
     def make_loader(self, data: Data, train: bool) -> DataLoader:
-        """A DataLoader of `data`; training data gets this run's ResumableSampler."""
+        """A DataLoader of `data`; training data gets this run's ResumableSampler. A data set
+        with a `collate_fn` attribute (e.g. padding variable-sized samples) batches with it."""
         if isinstance(data, DataLoader):
             return data
         if isinstance(data, tuple):
@@ -269,7 +270,7 @@ class Trainer:
         # starting an iterator never consumes the global RNG that dropout uses.
         return DataLoader(
             data, batch_size=self.batch_size * self.grad_accum if train else self.eval_batch_size,
-            sampler=sampler, num_workers=self.num_workers,
+            sampler=sampler, num_workers=self.num_workers, collate_fn=getattr(data, "collate_fn", None),
             pin_memory=self.pin_memory and self.device.type == "cuda", prefetch_factor=self.prefetch_factor,
             generator=self._loader_generator if train else torch.Generator().manual_seed(0),
         )
