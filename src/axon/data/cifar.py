@@ -73,9 +73,9 @@ def to_splits(folder: Path, train: tuple[np.ndarray, np.ndarray], test: tuple[np
     mean, std = normalisation(normalize, 3, measure)
     preprocessing = Preprocessing("image", (3, 32, 32), divisor=255.0, mean=mean, std=std, mode="RGB")
 
-    def dataset(images, labels):
-        targets = torch.from_numpy(labels[:, label_column].astype(np.int64))
-        return ArrayDataset(torch.from_numpy(np.ascontiguousarray(images)), targets, preprocessing)
+    def dataset(images, labels):  # images stay a strided view of the records (no copy)
+        return ArrayDataset(torch.from_numpy(images), torch.from_numpy(labels[:, label_column].astype(np.int64)),
+                            preprocessing)
 
     return finish_splits(dataset(*train), None, dataset(*test), classes, val_fraction, split_seed, str(folder))
 
