@@ -2,11 +2,15 @@ import json
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from axon.data import DataSplits, build_dataset, dataset_names, describe_dataset, preprocessing_from_dict
 from axon.data import registry
 from axon.data.registry import REQUIRED
 from axon.errors import ConfigError, DataError
+
+from .conftest import FUZZ
 
 
 def test_names_and_description():
@@ -67,3 +71,20 @@ def test_bad_preprocessing_dict():
         preprocessing_from_dict({"kind": "image", "shape": [3, 8, 8], "mode": "CMYK"})
     with pytest.raises(DataError, match="expected 64 values"):
         preprocessing_from_dict({"kind": "array", "shape": [1, 8, 8]})(torch.zeros(3))
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=True) |
+                           st.text(max_size=5), lambda children: st.lists(children, max_size=4), max_leaves=8)
+
+
+@FUZZ
+@given(d=st.fixed_dictionaries({"kind": st.sampled_from(["image", "array", "x"]), "shape": JSON_VALUES},
+                               optional={key: JSON_VALUES for key in ("divisor", "mean", "std", "mode", "resize",
+                                                                      "crop", "max_pixels")}))
+def test_a_hand_edited_preprocessing_dict_is_a_data_error_or_works(d):
+    try:
+        preprocess = preprocessing_from_dict(d)
+    except DataError as err:
+        assert str(err).startswith("preprocessing")
+    else:
+        assert preprocessing_from_dict(json.loads(json.dumps(preprocess.to_dict()))) == preprocess

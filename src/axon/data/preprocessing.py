@@ -49,7 +49,10 @@ class Preprocessing:
     def __post_init__(self):
         if self.kind not in ("image", "array"):
             raise DataError(f"preprocessing.kind: expected 'image' or 'array', got {self.kind!r}")
-        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        object.__setattr__(self, "shape", tuple(_integer("shape", s) for s in self.shape))
+        for name in ("resize", "crop", "max_pixels"):
+            if getattr(self, name) is not None and _integer(name, getattr(self, name)) < 1:
+                raise DataError(f"preprocessing.{name}: expected a positive number of pixels, got {getattr(self, name)}")
         if not self.shape or min(self.shape) < 1:
             raise DataError(f"preprocessing.shape: expected positive sizes, got {list(self.shape)}")
         if not self.divisor > 0 or not math.isfinite(self.divisor):
@@ -142,6 +145,12 @@ class Preprocessing:
         return pixels.unsqueeze(0) if pixels.ndim == 2 else pixels.permute(2, 0, 1).contiguous()
 
 
+def _integer(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(f"preprocessing.{name}: expected an integer, got {value!r}")
+    return value
+
+
 def preprocessing_from_dict(d: dict) -> Preprocessing:
     """The `Preprocessing` a data set recorded with `to_dict()`; a bad dict is a DataError."""
     if not isinstance(d, dict):
@@ -152,7 +161,12 @@ def preprocessing_from_dict(d: dict) -> Preprocessing:
         raise DataError(f"preprocessing: unknown key {unknown[0]!r} (known: {', '.join(known)})")
     if "kind" not in d or "shape" not in d:
         raise DataError("preprocessing: 'kind' and 'shape' are required")
-    return Preprocessing(**d)
+    try:
+        return Preprocessing(**d)
+    except (TypeError, ValueError, OverflowError) as err:
+        if isinstance(err, DataError):
+            raise
+        raise DataError(f"preprocessing: a malformed value ({type(err).__name__}: {err}) in {d!r}"[:500]) from None
 
 
 def open_image(path: Path, mode: str | None, max_pixels: int):
