@@ -24,10 +24,13 @@ def test_npz_and_npy_pairs_round_trip(tmp_path):
     x, y = _blobs()
     np.savez(tmp_path / "train.npz", x=x, y=y)
     np.save(tmp_path / "tx.npy", x[:9]), np.save(tmp_path / "ty.npy", y[:9])
-    splits = build_dataset("arrays", train=str(tmp_path / "train.npz"),
+    np.savez_compressed(tmp_path / "val.npz", x=x[:5], y=y[:5])
+    splits = build_dataset("arrays", train=str(tmp_path / "train.npz"), val=str(tmp_path / "val.npz"),
                            test=[str(tmp_path / "tx.npy"), str(tmp_path / "ty.npy")], classes=["a", "b", "c"])
     assert splits.classes == ["a", "b", "c"] and splits.input_shape == (4,)
-    assert len(splits.train) + len(splits.val) == 60 and len(splits.val) == 6
+    assert len(splits.train) == 60 and len(splits.val) == 5 and torch.equal(splits.val[4][0], torch.from_numpy(x[4]))
+    no_val = build_dataset("arrays", train=str(tmp_path / "train.npz"))
+    assert len(no_val.train) == 54 and len(no_val.val) == 6 and no_val.test is None
     for i in range(9):
         assert torch.equal(splits.test[i][0], torch.from_numpy(x[i])) and int(splits.test[i][1]) == y[i]
     assert torch.equal(preprocessing_from_dict(splits.preprocessing)(x[0]), torch.from_numpy(x[0]))
