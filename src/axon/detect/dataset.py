@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from axon.data.augment import sample_seed
 from axon.data.kitti import KittiFrame, camera_to_lidar_boxes
 from axon.detect.anchors import anchor_classes, make_anchors
 from axon.detect.targets import assign_targets
@@ -66,6 +67,13 @@ def augment_scene(points: Tensor, boxes: Tensor, augment: DetectionAugment,
     return points, boxes
 
 
+def collate(samples):
+    """Batch samples: pillars padded by `pad_pillars`, targets stacked."""
+    inputs = pad_pillars([s[0] for s in samples])
+    targets = {key: torch.stack([s[1][key] for s in samples]) for key in samples[0][1]}
+    return inputs, targets
+
+
 class PillarDetectionData(Dataset):
     """`frames` (any sequence of `KittiFrame`, e.g. `axon.data.kitti.KittiObjects`) as pillar
     samples with anchor targets for `model` (an `axon.zoo.pointpillars.PointPillars`)."""
@@ -83,6 +91,8 @@ class PillarDetectionData(Dataset):
         self.matched, self.unmatched = tuple(matched), tuple(unmatched)
         self.epoch = 0
 
+    collate_fn = staticmethod(collate)
+
     def set_epoch(self, epoch: int) -> None:
         """Draw this epoch's augmentations (call before the epoch's loader is iterated)."""
         self.epoch = epoch
@@ -91,8 +101,7 @@ class PillarDetectionData(Dataset):
         return len(self.frames)
 
     def _generator(self, index: int) -> torch.Generator:
-        words = np.random.SeedSequence([self.seed, self.epoch, index]).generate_state(2, dtype=np.uint32)
-        return torch.Generator().manual_seed(int(words[0]) << 32 | int(words[1]))
+        return torch.Generator().manual_seed(sample_seed(self.seed, self.epoch, index))
 
     def __getitem__(self, index: int):
         frame = self.frames[index]
@@ -112,8 +121,3 @@ class PillarDetectionData(Dataset):
                          "directions": targets.directions.reshape(shape)}
 
 
-def collate(samples):
-    """Batch samples: pillars padded by `pad_pillars`, targets stacked."""
-    inputs = pad_pillars([s[0] for s in samples])
-    targets = {key: torch.stack([s[1][key] for s in samples]) for key in samples[0][1]}
-    return inputs, targets
