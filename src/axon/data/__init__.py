@@ -6,7 +6,7 @@ Data sets are found by name: `build_dataset(name, **args)` returns `DataSplits`;
 
 from axon.data import arrays as _arrays, cifar as _cifar, csvfile as _csvfile  # noqa: F401  (register)
 from axon.data import digits as _digits, image_folder as _image_folder, mnist as _mnist  # noqa: F401  (register)
-from axon.data import shapes as _shapes  # noqa: F401  (register)
+from axon.data import kitti_dataset as _kitti_dataset, shapes as _shapes  # noqa: F401  (register)
 from axon.data.digits import DigitsSplits, load_digits_splits
 from axon.data.preprocessing import Preprocessing, preprocessing_from_dict
 from axon.data.registry import DatasetInfo, build_dataset, dataset_names, describe_dataset, register_dataset
