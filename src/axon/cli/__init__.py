@@ -21,10 +21,17 @@ from axon.errors import AxonError
 COMMANDS = ["train", "eval", "models", "datasets", "bench", "classic", "pvm", "lr_find", "batch_find", "spark_train", "detect"]
 
 
-def common_options() -> argparse.ArgumentParser:
-    """Options every subcommand takes; pass as `parents=[common_options()]`."""
+def common_options(threads: bool = True) -> argparse.ArgumentParser:
+    """Options every subcommand takes; pass as `parents=[common_options()]`. main() makes
+    torch use `args.threads` threads before running the command; a command with another
+    default adds its own --threads and passes threads=False."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    if threads:
+        # SUPPRESS: a nested subcommand's parser does not reset a value given before it.
+        common.add_argument("--threads", type=int, metavar="N", default=argparse.SUPPRESS,
+                            help="CPU threads torch computes with (default: the cores this process "
+                            "may use, shared among the processes of a multi-process run)")
     return common
 
 
@@ -60,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        from axon.threads import set_threads
+
+        set_threads(getattr(args, "threads", None))
         return args.func(args) or 0
     except AxonError as err:
         if getattr(args, "debug", False):

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from axon.cli import common_options
-from axon.errors import ConfigError, RunDirError
+from axon.errors import ConfigError
 
 SOURCE_HELP = ("video source: camera[:china.jpg|flower.jpg] (default; a camera panning over "
                "a photo bundled with scikit-learn), shapes[:SEED] (synthetic, labelled), a "
@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
                                    "fill, track, scale", parents=[common_options()])
     sub = parser.add_subparsers(dest="pvm_command", metavar="ACTION", required=True)
 
-    run = sub.add_parser("run", parents=[common_options()],
+    run = sub.add_parser("run", parents=[common_options(threads=False)],
                          help="train a model on a video, with metrics, snapshots, display")
     run.add_argument("model", help="PVM model JSON (e.g. examples/pvm/seed-small.json)")
     run.add_argument("--steps", type=int, default=10_000,
@@ -98,7 +98,7 @@ def add_parser(subparsers) -> None:
                            help="side of the blind spot as a fraction of the input (default 1/3)")
         p.set_defaults(func=cmd_experiment, experiment=name)
 
-    sc = sub.add_parser("scale", parents=[common_options()],
+    sc = sub.add_parser("scale", parents=[common_options(threads=False)],
                         help="train several models for the same steps; error curves on one plot")
     sc.add_argument("models", nargs="+", help="PVM model JSON files")
     sc.add_argument("--steps", type=int, default=5000, help="steps per model (default 5000)")
@@ -128,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import torch
 
     from axon.data.video import open_source
-    from axon.pvm.runner import PVMRunner
+    from axon.pvm.runner import PVMRunner, check_new_output
     from axon.pvm.snapshot import load_snapshot
 
     from axon.memory import check_fits
@@ -136,8 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _model(args.model, args.set)
     check_fits(cfg.weight_bytes(), f"{args.model}: model {cfg.name!r}")  # before any frame or weight exists
     out = Path(args.out or f"runs/pvm/{cfg.name}")
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"--out {out}: exists and is not a folder")
+    check_new_output(out, args.resume)
     if args.procs < 1:
         raise ConfigError(f"--procs: expected >= 1, got {args.procs}")
     if args.threads < 1:
@@ -251,8 +250,10 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 def cmd_scale(args: argparse.Namespace) -> int:
     from axon.pvm import experiments
+    from axon.pvm.runner import check_new_output
 
     models = [_model(m, args.set) for m in args.models]
+    check_new_output(args.out)
     if args.threads < 1:
         raise ConfigError(f"--threads: expected >= 1, got {args.threads}")
     import torch

@@ -25,6 +25,7 @@ from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from axon.dist.errors import DistributedError
 from axon.dist.group import first_line, resolve_backend
+from axon.threads import set_threads
 
 SECONDARY = ("another process is gone", "did not complete within")  # consequences of a first failure
 
@@ -87,8 +88,7 @@ def _record(err: BaseException, debug: bool) -> None:
 def run_reported(fn: Callable, args: tuple, debug: bool) -> Any:
     """Body of every launched process: run `fn(*args)`; on an error, record it for the
     launcher and exit with status 1 without a traceback (unless `debug`)."""
-    if "OMP_NUM_THREADS" not in os.environ:  # as torchrun: share the cores, do not oversubscribe
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    set_threads(processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))  # share the cores, do not oversubscribe
     try:
         return fn(*args)
     except Exception as err:  # noqa: BLE001 - every error is reported to the launcher

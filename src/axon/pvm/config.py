@@ -12,6 +12,7 @@ unit of layer `l > 0` reads a `fan_in_square_size` square block of units of laye
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -305,13 +306,20 @@ def apply_overrides(cfg: PVMConfig, overrides: list[str]) -> PVMConfig:
             value = raw
         node = data
         parts = key.split(".")
-        for p in parts[:-1]:
-            if p in node and node[p] is None:
+        for depth, p in enumerate(parts):
+            if p not in node:
+                close = difflib.get_close_matches(p, list(node), n=1, cutoff=0.5)
+                hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(node)}"
+                where = f" in section {'.'.join(parts[:depth])!r}" if depth else ""
+                raise ConfigError(f"--set {key}: unknown key {p!r}{where}; {hint}")
+            if depth == len(parts) - 1:
+                break
+            if node[p] is None:
                 raise ConfigError(
                     f"--set {key}: section {p!r} is off (null) in this model; set it whole, "
                     f"e.g. --set '{p}={{...}}'"
                 )
-            if not isinstance(node.get(p), dict):
+            if not isinstance(node[p], dict):
                 raise ConfigError(f"--set {key}: {p!r} is not a section of the model")
             node = node[p]
         node[parts[-1]] = value

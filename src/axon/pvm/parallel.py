@@ -28,6 +28,7 @@ from axon.dist.group import collective, launched
 from axon.errors import ConfigError
 from axon.pvm.config import PVMConfig, parse_model
 from axon.pvm.topology import build_topology
+from axon.threads import default_threads
 
 
 def split_bounds(units: int, parts: int) -> list[int]:
@@ -128,7 +129,7 @@ def run_parallel(cfg: PVMConfig, source: str, out_dir: str | Path, procs: int, s
     job = {"model": cfg.to_json(), "source": source, "out_dir": str(out_dir), "steps": steps,
            "metrics_every": metrics_every, "display_every": display_every,
            "snapshot_every": snapshot_every, "resume": resume,
-           "threads": threads or max(1, (os.cpu_count() or 1) // procs), "timeout_s": timeout_s}
+           "threads": threads or default_threads(procs), "timeout_s": timeout_s}
     if launched():
         _process(job)
     else:

@@ -28,11 +28,28 @@ from pathlib import Path
 import torch
 
 from axon.data.video import Frame, FrameSource
-from axon.errors import CheckpointError, ConfigError
+from axon.errors import CheckpointError, ConfigError, RunDirError
 from axon.pvm.config import PVMConfig
 from axon.pvm.engine import PVMEngine
 from axon.pvm.graph import GraphedStep
 from axon.pvm.snapshot import load_snapshot, save_snapshot
+
+
+def check_new_output(out_dir: str | Path, resume: str | Path | None = None) -> None:
+    """Refuse to start a run in `out_dir` when it holds an earlier run's output (it would
+    replace that run's metrics.csv and snapshots and mix in its displays). A run resumed
+    from a snapshot inside `out_dir` continues there."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunDirError(f"--out {out_dir}: exists and is not a folder")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    if resume is not None and out_dir.resolve() in Path(resume).resolve().parents:
+        return
+    snapshots = sorted((out_dir / "snapshots").glob("step_*.safetensors"))
+    how = f", or continue it with --resume {snapshots[-1]}" if snapshots else ""
+    raise RunDirError(f"--out {out_dir}: folder exists and holds an earlier run's output; "
+                      f"give another --out, remove the folder{how}")
 
 
 class Local:
