@@ -1,10 +1,16 @@
 import os
 
-import pytest
-import torch
+from axon.threads import default_threads, sleep_while_waiting
 
-# Tests run on 2 CPU cores; keep torch from oversubscribing them.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# As the `axon` command does: threads waiting for a descheduled peer sleep instead of
+# spinning (set before torch loads OpenMP).
+sleep_while_waiting()
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# The cores this process may use, shared among pytest-xdist's workers: no oversubscription.
+torch.set_num_threads(default_threads(processes=int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
 
 @pytest.fixture(autouse=True)

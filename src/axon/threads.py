@@ -6,13 +6,25 @@ container's cpuset) the threads then outnumber the cores, and every barrier of a
 operator waits for a thread that is not running: runs slow down ten-fold and more. axon
 instead uses the cores this process may run on (its CPU affinity), shared among the
 processes of a multi-process job on this node, unless told a number (`--threads N`, the
-run config's `threads` key, or the OMP_NUM_THREADS environment variable)."""
+run config's `threads` key, or the OMP_NUM_THREADS environment variable).
+
+Even at the right count, threads that reach a barrier first spin (burn CPU) waiting for
+the others; when another program holds a core, the spinning steals the time the late
+thread needs. The `axon` command therefore asks OpenMP to let waiting threads sleep
+(OMP_WAIT_POLICY=PASSIVE) unless the environment says otherwise; measured in
+benchmarks/RESULTS.md ("threads under load")."""
 
 from __future__ import annotations
 
 import os
 
 from axon.errors import ConfigError
+
+
+def sleep_while_waiting() -> None:
+    """Set OMP_WAIT_POLICY=PASSIVE unless it is set; takes effect only when called before
+    torch is first imported (OpenMP reads it once)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def available_cores() -> int:

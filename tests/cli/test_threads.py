@@ -59,3 +59,12 @@ def test_default_follows_the_cpu_affinity_not_the_machine():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
                          preexec_fn=lambda: os.sched_setaffinity(0, {one_core}))
     assert out.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_waiting_threads_sleep_unless_the_environment_says_otherwise(monkeypatch, restore_threads):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert main(["models"]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert main(["models"]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from axon.threads import set_threads, sleep_while_waiting
+
+    sleep_while_waiting()  # before anything imports torch
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,8 +70,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from axon.threads import set_threads
-
         set_threads(getattr(args, "threads", None))
         return args.func(args) or 0
     except AxonError as err:
