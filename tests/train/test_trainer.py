@@ -66,9 +66,22 @@ def test_bad_arguments(small_model):
 def test_plain_progress_prints_one_line_per_epoch(blobs, capsys, small_model):
     Trainer(small_model(), epochs=3, device="cpu").fit(*blobs)  # capsys stdout is not a terminal
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3
-    assert lines[0].startswith("epoch 1/3  step 5  train_loss")
-    assert "samples_per_s" in lines[0] and "val_acc" in lines[0] and "eta" in lines[0]
+    assert len(lines) == 4  # a header row, then one row per epoch
+    assert lines[0].split() == ["epoch", "loss", "acc", "val_loss", "val_acc", "lr", "samples/s", "time", "eta"]
+    assert [line.split()[0] for line in lines[1:]] == ["1/3", "2/3", "3/3"]
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_plain_progress_speaks_within_an_epoch(blobs, capsys, small_model):
+    """A log is not silent until the first epoch ends."""
+    from axon.train.callbacks import ProgressBar
+
+    bar = ProgressBar(plain_every=0.0)
+    bar.live = False
+    Trainer(small_model(), epochs=1, batch_size=16, progress=False, callbacks=[bar], device="cpu").fit(*blobs)
+    lines = capsys.readouterr().out.strip().splitlines()
+    within = [line for line in lines if line.startswith("epoch 1/1  step ")]
+    assert len(within) >= 2 and "samples/s  eta" in within[0] and "loss" in within[0]
 
 
 def test_rich_bar_on_a_terminal(blobs, small_model):

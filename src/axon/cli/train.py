@@ -9,7 +9,8 @@ from axon.errors import ConfigError
 
 DESCRIPTION = """\
 Train a model as a run config (YAML) says. With no CONFIG, the defaults train the
-digits CNN (zoo name digits-cnn) on scikit-learn's bundled 8x8 digits on CPU.
+digits CNN (zoo name digits-cnn) on scikit-learn's bundled 8x8 digits, on the
+config's device (default auto: CUDA when available, else CPU).
 
 Each run gets a new folder OUT/NAME (NAME from --name, the config's `name`, or a
 timestamp) holding config.yaml, metrics.csv, curves.png, tensorboard/ and

@@ -103,7 +103,10 @@ class Trainer:
     rank=, world_size=)` builds the training sampler (a ResumableSampler subclass, e.g.
     axon.data.sampling's RepeatFactorSampler or CurriculumSampler) instead of the plain
     seeded shuffle. A training Dataset with `set_epoch(epoch)` is told each epoch before
-    its loader starts (so per-sample random draws can depend on the epoch, not the worker)."""
+    its loader starts (so per-sample random draws can depend on the epoch, not the worker).
+    `deterministic` (default True, as in the run config) turns on
+    torch.use_deterministic_algorithms: two CPU runs with the same seed and the same
+    number of threads are bitwise equal (a different thread count sums in another order)."""
 
     def __init__(
         self,
@@ -123,7 +126,7 @@ class Trainer:
         checkpoint_every_steps: int | None = None,
         seed: int | None = 0,
         device: str | torch.device = "auto",
-        deterministic: bool = False,
+        deterministic: bool = True,
         num_workers: int = 0,
         pin_memory: bool = True,
         prefetch_factor: int | None = None,

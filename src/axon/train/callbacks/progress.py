@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -17,23 +18,56 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3e}" if value and abs(value) < 1e-3 else f"{value:.4f}"
-    return str(value)
+def _number(value: float) -> str:
+    """At most 9 characters: 4 decimals below 1, 5 significant digits up to 1e5,
+    scientific notation beyond."""
+    if value == 0 or not math.isfinite(value) or 1e-3 <= abs(value) < 1:
+        return f"{value:.4f}"
+    if 1 <= abs(value) < 1e5:
+        return f"{value:.{4 - int(math.log10(abs(value)))}f}"
+    return f"{value:.3e}"
+
+
+# The per-epoch table: (metrics key, header, width, format); other metrics follow.
+COLUMNS = [
+    ("train_loss", "loss", 9, _number),
+    ("train_acc", "acc", 6, "{:.4f}".format),
+    ("val_loss", "val_loss", 9, _number),
+    ("val_acc", "val_acc", 7, "{:.4f}".format),
+    ("lr", "lr", 8, "{:.2e}".format),
+    ("samples_per_s", "samples/s", 9, "{:.0f}".format),
+    ("seconds", "time", 7, "{:.1f}s".format),
+]
+HIDDEN = {"epoch", "step", "data_wait"}  # in metrics.csv, not in the table
+
+
+def epoch_table(metrics: dict, epochs: int) -> list[tuple[str, int, str]]:
+    """(header, width, cell) of each column of one epoch's row: fits 80 columns for a
+    classification run (extra metrics add columns)."""
+    known = {key for key, *_ in COLUMNS}
+    cells = [("epoch", len(f"{epochs}/{epochs}"), f"{metrics['epoch']}/{epochs}")]
+    cells += [(head, width, fmt(metrics[key])) for key, head, width, fmt in COLUMNS if key in metrics]
+    cells += [(key, max(len(key), 9), _number(value) if isinstance(value, float) else str(value))
+              for key, value in metrics.items() if key not in known and key not in HIDDEN]
+    return cells
 
 
 class ProgressBar(Callback):
     """Epoch, step, loss, accuracy, samples/s and ETA while training.
 
-    On a terminal a rich bar is redrawn (at most 10 times a second); when stdout is not a
-    terminal (a log file, CI) one plain line is printed per epoch instead."""
+    On a terminal a rich bar is redrawn (at most 10 times a second). When stdout is not a
+    terminal (a log file, CI) a plain line says where training is every `plain_every`
+    seconds within an epoch. Either way each epoch ends with one row of a table (a header
+    row first) that fits an 80-column terminal."""
 
     main_process_only = True
 
-    def __init__(self, console: Console | None = None):
+    def __init__(self, console: Console | None = None, plain_every: float = 30.0):
         self.console = console or Console(file=sys.stdout)
         self.live = self.console.is_terminal
+        self.plain_every = plain_every
+        self._last_plain = 0.0
+        self._header_printed = False
         self._progress: Progress | None = None
         self._task = None
         self._fit_start = 0.0
@@ -41,8 +75,9 @@ class ProgressBar(Callback):
         self._last_draw = 0.0
 
     def on_fit_start(self, trainer) -> None:
-        self._fit_start = time.perf_counter()
+        self._fit_start = self._last_plain = time.perf_counter()
         self._steps_at_start = trainer.global_step
+        self._header_printed = False
         if self.live:
             self._progress = Progress(
                 TextColumn("epoch {task.fields[epoch]}"),
@@ -70,9 +105,16 @@ class ProgressBar(Callback):
             )
 
     def on_batch_end(self, trainer, result) -> None:
-        if self._progress is None:
-            return
         now = time.perf_counter()
+        if self._progress is None:
+            if now - self._last_plain >= self.plain_every and trainer.batch_in_epoch < trainer.steps_per_epoch:
+                self._last_plain = now
+                running = trainer.running_metrics()
+                acc = f"  acc {running['acc']:.4f}" if "acc" in running else ""
+                print(f"epoch {trainer.epoch + 1}/{trainer.epochs}  step {trainer.batch_in_epoch}/"
+                      f"{trainer.steps_per_epoch}  loss {_number(running['loss'])}{acc}  "
+                      f"{running['samples_per_s']:.0f} samples/s  eta {self._eta(trainer)}", flush=True)
+            return
         if now - self._last_draw < 0.1 and trainer.batch_in_epoch < trainer.steps_per_epoch:
             self._progress.advance(self._task)
             return
@@ -85,13 +127,18 @@ class ProgressBar(Callback):
         )
 
     def on_epoch_end(self, trainer, metrics) -> None:
-        line = "  ".join(f"{k} {_fmt(v)}" for k, v in metrics.items() if k != "epoch")
-        line = f"epoch {metrics['epoch']}/{trainer.epochs}  {line}  eta {self._eta(trainer)}"
+        self._last_plain = time.perf_counter()
+        cells = epoch_table(metrics, trainer.epochs) + [("eta", 7, self._eta(trainer))]
+        lines = [" ".join(cell.rjust(width) for _, width, cell in cells)]
+        if not self._header_printed:
+            lines.insert(0, " ".join(head.rjust(width) for head, width, _ in cells))
+            self._header_printed = True
         if self._progress is not None:
             self._progress.remove_task(self._task)
-            self._progress.console.print(line, highlight=False)
+            for line in lines:
+                self._progress.console.print(line, highlight=False)
         else:
-            print(line, flush=True)
+            print("\n".join(lines), flush=True)
 
     def on_fit_end(self, trainer, status) -> None:
         if self._progress is not None:
