@@ -1,6 +1,7 @@
 """`axon train` and `axon eval` end to end, and the bad inputs of the quick-start issue."""
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -36,8 +37,9 @@ def test_default_train_reaches_98_percent_and_fills_the_run_folder(tmp_path, cap
     assert axon("train", "--out", tmp_path, "--name", "quick") == 0
     out = capsys.readouterr().out
     run = tmp_path / "quick"
-    epoch_lines = [line for line in out.splitlines() if line.startswith("epoch ")]
-    assert len(epoch_lines) == 20  # one plain line per epoch: stdout is not a terminal
+    epoch_rows = [line for line in out.splitlines() if re.match(r"\s*\d+/20 ", line)]
+    assert len(epoch_rows) == 20  # one table row per epoch
+    assert all(len(line) <= 80 for line in out.splitlines() if not line.startswith("  run folder"))
     assert "test accuracy: best checkpoint" in out and f"run folder: {run}" in out
     final = float(out.split("final ")[1].split()[0])
     assert final >= 0.98
