@@ -19,7 +19,10 @@ class Client:
     def read(self):
         lines = []
         for _ in range(1000):  # bounded
-            line = self.file.readline().decode().rstrip("\n")
+            raw = self.file.readline()
+            if not raw:
+                return "\n".join(lines)  # the server closed the connection
+            line = raw.decode().rstrip("\n")
             if line == ".":
                 return "\n".join(lines)
             lines.append(line)
@@ -31,6 +34,7 @@ class Client:
         return self.read()
 
     def close(self):
+        self.file.close()
         self.sock.close()
 
 
@@ -98,3 +102,68 @@ def test_several_clients_and_quit(session):
     assert b.ask("step 3") == "ok: step 5"
     assert "step 5" in a.ask("status")
     assert b.ask("quit") == "ok: the run is ending"
+
+
+def test_a_first_line_that_is_not_utf8_gets_an_error_line(session, capsys):
+    r, connect = session
+    c = connect()
+    c.file.write(b"\xff\xfe\x80 status\n")
+    c.file.flush()
+    assert c.read() == "error: lines must be UTF-8 text"
+    assert c.ask("status").startswith("step")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_clients_that_vanish_leave_no_traceback(session, capfd):
+    r, connect = session
+    port = connect().sock.getpeername()[1]
+    for _ in range(5):  # connect, send a command, go away without reading
+        sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        sock.sendall(b"help\nhelp\nhelp\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.close()  # a reset, not a polite close
+    assert connect().ask("status").startswith("step")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_line_without_newline_is_read_in_bounded_pieces(session):
+    import axon.pvm.shell as shell
+
+    r, connect = session
+    c = connect()
+    c.file.write(b"x" * 3_000_000 + b"\nstatus\n")
+    c.file.flush()
+    assert c.read() == f"error: line too long (over {shell.MAX_LINE} bytes)"
+    assert c.read().startswith("step")
+
+
+def test_lr_out_of_range_is_refused(session):
+    r, connect = session
+    c = connect()
+    assert c.ask("lr 1e308").startswith("error: lr: expected a number in [0, 100]")
+    assert r.engine.lr_override is None
+    assert c.ask("lr 100").startswith("ok")
+
+
+def test_clients_beyond_the_bound_are_told_and_disconnected(session):
+    import axon.pvm.shell as shell
+
+    r, connect = session
+    first = connect()
+    port = first.sock.getpeername()[1]
+    clients = [first] + [connect() for _ in range(shell.MAX_CLIENTS - 1)]
+    before = threading.active_count()
+    extra = socket.create_connection(("127.0.0.1", port), timeout=60)
+    reply = extra.makefile("rb").read().decode()
+    assert reply == f"error: {shell.MAX_CLIENTS} clients are connected already; try later\n.\n"
+    assert threading.active_count() == before
+    clients[0].close()
+    for _ in range(200):  # the freed slot is taken by the next client (once its thread has ended)
+        late = Client(port)
+        if late.ask("status").startswith("step"):
+            break
+        late.close()
+        threading.Event().wait(0.05)
+    else:
+        raise AssertionError("the freed slot was never taken")
+    late.close()

@@ -37,6 +37,8 @@ HELP = """commands:
   lr VALUE|auto             set every layer's learning rate, or follow the schedule
   quit                      end the run (a final snapshot is written)"""
 
+MAX_LR = 100.0
+"""Largest learning rate the shell sets; far above any useful one, far below overflow."""
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _PATH = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)(\[(?P<row>\d+)\])?$")
 
@@ -207,37 +209,79 @@ class ShellCommands:
             value = float(args[0])
         except ValueError:
             raise ValueError(f"lr: expected a number >= 0 or auto, got {args[0]!r}") from None
-        if not value >= 0 or value == float("inf"):
-            raise ValueError(f"lr: expected a finite number >= 0, got {args[0]!r}")
+        if not 0 <= value <= MAX_LR:
+            raise ValueError(f"lr: expected a number in [0, {MAX_LR:g}], got {args[0]!r}")
         eng.lr_override = value
         return f"ok: learning rate {value:g} for every layer"
 
 
+MAX_LINE = 1000
+"""Longest command line in bytes; a longer one is read in bounded pieces and refused."""
+MAX_CLIENTS = 8
+"""Clients served at once (one thread each); more are told so and disconnected."""
+IDLE_SECONDS = 600
+"""A client that sends nothing for this long is disconnected."""
+
+
 class _Handler(socketserver.StreamRequestHandler):
+    timeout = IDLE_SECONDS
+
     def handle(self) -> None:
+        try:
+            self._serve()
+        except OSError:  # the client went away or idled out: nothing to report
+            return
+
+    def _serve(self) -> None:
         commands: ShellCommands = self.server.commands
         self.wfile.write(b"axon pvm debug shell; type help\n.\n")
-        for raw in self.rfile:
-            try:
-                line = raw.decode("utf-8", errors="strict")
-            except UnicodeDecodeError:
-                reply = "error: lines must be UTF-8 text"
+        while True:
+            raw = self.rfile.readline(MAX_LINE + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_LINE:
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line, boundedly
+                    raw = self.rfile.readline(MAX_LINE + 1)
+                reply, line = f"error: line too long (over {MAX_LINE} bytes)", ""
             else:
-                if len(line) > 1000:
-                    reply = "error: line too long"
+                try:
+                    line = raw.decode("utf-8", errors="strict")
+                except UnicodeDecodeError:
+                    reply, line = "error: lines must be UTF-8 text", ""
                 else:
                     reply = commands.handle(line)
-            try:
-                self.wfile.write((reply + "\n.\n").encode())
-            except OSError:
-                return
+            self.wfile.write((reply + "\n.\n").encode())
             if line.strip() == "quit":
                 return
 
 
 class _Server(socketserver.ThreadingTCPServer):
+    """A threading server of at most `MAX_CLIENTS` clients at once."""
+
     daemon_threads = True
     allow_reuse_address = True
+
+    def __init__(self, address, handler, max_clients: int = MAX_CLIENTS):
+        super().__init__(address, handler)
+        self.max_clients = max_clients
+        self.slots = threading.BoundedSemaphore(max_clients)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.sendall(f"error: {self.max_clients} clients are connected already; try later\n.\n"
+                                .encode())
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class DebugShell:
