@@ -160,3 +160,19 @@ def train_sharded(global_batch: int, samples: int, run_dir: str):
         return runs
     finally:
         leave()
+
+
+def listening_addresses() -> list[str]:
+    """The local addresses (hex, as /proc/net/tcp{,6} gives them) listening on MASTER_PORT."""
+    import os
+
+    port = f"{int(os.environ['MASTER_PORT']):04X}"
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in list(f)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, local_port = local.rpartition(":")
+                if local_port == port and state == "0A":  # LISTEN
+                    found.append(address)
+    return found

@@ -18,7 +18,10 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import torch
-from torch.distributed import DistError
+from torch.distributed import DistError, TCPStore
+from torch.distributed.elastic.rendezvous import RendezvousParameters, rendezvous_handler_registry
+from torch.distributed.elastic.rendezvous.static_tcp_rendezvous import StaticTCPRendezvous
+from torch.distributed.elastic.rendezvous.static_tcp_rendezvous import create_rdzv_handler as create_static_handler
 from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -142,6 +145,33 @@ def check_options(nproc: int, max_restarts: int, nnodes: int, node_rank: int, ma
     return host, port
 
 
+LOOPBACK_RENDEZVOUS = "axon-loopback"
+
+
+class LoopbackRendezvous(StaticTCPRendezvous):
+    """The static rendezvous of a one-node job, whose store listens on 127.0.0.1 only
+    (torch's TCPStore listens on every interface): nothing off the machine can reach it."""
+
+    def get_backend(self) -> str:
+        return LOOPBACK_RENDEZVOUS
+
+    def next_rendezvous(self):
+        if self._store is None:
+            self._listener = socket.create_server(("127.0.0.1", self.master_port), backlog=128)
+            self._store = TCPStore("127.0.0.1", self.master_port, self.world_size, True, self.timeout,
+                                   multi_tenant=True, master_listen_fd=self._listener.fileno())
+        return super().next_rendezvous()
+
+
+def _loopback_handler(params: RendezvousParameters) -> LoopbackRendezvous:
+    static = create_static_handler(params)
+    return LoopbackRendezvous("127.0.0.1", static.master_port, static.rank, static.world_size, static.run_id,
+                              int(static.timeout.total_seconds()))
+
+
+rendezvous_handler_registry.register(LOOPBACK_RENDEZVOUS, _loopback_handler)
+
+
 def launch(fn: Callable, args: tuple = (), *, nproc: int, max_restarts: int = 0, nnodes: int = 1,
            node_rank: int = 0, master: str | None = None, backend: str = "auto", timeout: float = 300.0,
            debug: bool = False) -> dict[int, Any]:
@@ -157,7 +187,7 @@ def launch(fn: Callable, args: tuple = (), *, nproc: int, max_restarts: int = 0,
     host, port = check_options(nproc, max_restarts, nnodes, node_rank, master, backend)
     config = LaunchConfig(
         min_nodes=nnodes, max_nodes=nnodes, nproc_per_node=nproc, run_id="axon",
-        rdzv_backend="static", rdzv_endpoint=f"{host}:{port}",
+        rdzv_backend="static" if nnodes > 1 else LOOPBACK_RENDEZVOUS, rdzv_endpoint=f"{host}:{port}",
         rdzv_configs={"rank": node_rank, "timeout": max(1, math.ceil(timeout))},
         max_restarts=max_restarts, monitor_interval=0.1, start_method="spawn",
     )
