@@ -142,7 +142,9 @@ class _Scope:
 
     def __init__(self):
         self.nodes: list[Node] = []
+        self.used: set[str] = set()  # every node's name, kept with `nodes` (lookups are O(1))
         self.generated: set[str] = set()
+        self.next_index: dict[str, int] = {}  # per kind: where the search for a free name starts
         self.merged_into: _Scope | None = None
 
     def root(self) -> "_Scope":
@@ -152,26 +154,27 @@ class _Scope:
         return scope
 
     def names(self) -> set[str]:
-        return {n.name for n in self.nodes}
+        return self.used
 
     def add(self, node: Node) -> None:
-        if node.name in self.names():
+        if node.name in self.used:
             raise GraphError(f"duplicate layer name {node.name!r}: names in a graph must be unique")
         self.nodes.append(node)
+        self.used.add(node.name)
 
     def fresh_name(self, kind: str, avoid: set[str] = frozenset()) -> str:
-        used = self.names() | avoid
-        k = 1
-        while f"{kind}_{k}" in used:
+        k = self.next_index.get(kind, 1)
+        while f"{kind}_{k}" in self.used or f"{kind}_{k}" in avoid:
             k += 1
+        self.next_index[kind] = k + 1
         name = f"{kind}_{k}"
         self.generated.add(name)
         return name
 
     def merge(self, other: "_Scope") -> None:
-        theirs = other.names()
+        theirs = set(other.used)
         for node in other.nodes:
-            if node.name in self.names():
+            if node.name in self.used:
                 if node.name not in other.generated:
                     raise GraphError(
                         f"duplicate layer name {node.name!r}: names in a graph must be unique"
@@ -183,7 +186,8 @@ class _Scope:
             elif node.name in other.generated:
                 self.generated.add(node.name)
             self.nodes.append(node)
-        other.nodes = []
+            self.used.add(node.name)
+        other.nodes, other.used = [], set()
         other.merged_into = self
 
 

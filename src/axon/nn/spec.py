@@ -29,6 +29,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from axon.errors import CheckpointError, ConfigError
+from axon.memory import check_fits, format_bytes
 from axon.nn.activation import Activation, Softmax
 from axon.nn.combine import Concat, Inception
 from axon.nn.conv import Conv, LocallyConnected2d
@@ -169,13 +170,31 @@ def _build_layer(node: NodeSpec) -> Layer:
                               f"(it takes: {', '.join(allowed) or 'none'})")
     try:
         return cls(**node.args, name=node.name)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"network spec node {node.name!r}: bad arguments for {node.type}: {err}") from None
+    except (TypeError, ValueError, RuntimeError, OverflowError, MemoryError) as err:  # torch: sizes it cannot make
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"network spec node {node.name!r}: bad arguments for {node.type}: {detail}") from None
 
 
 def model_from_spec(spec: dict) -> Model:
+    """The model a spec describes (fresh weights). It is first built on the meta device,
+    where nothing is allocated, so a model larger than the free memory is refused,
+    naming its largest layer and the bytes, before any weight exists."""
     parsed = _parse(spec)
     order = _check_graph(parsed)
+    with torch.device("meta"):
+        sizes = {name: _tensor_bytes(layer) for name, layer in _build(parsed, order).layers.items()}
+    if sizes:
+        largest = max(sizes, key=sizes.get)
+        check_fits(sum(sizes.values()), f"network spec: the model's weights (largest: node {largest!r}, "
+                                        f"{format_bytes(sizes[largest])})")
+    return _build(parsed, order)
+
+
+def _tensor_bytes(module: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+
+
+def _build(parsed: NetworkSpec, order: list[NodeSpec]) -> Model:
     nodes = {}
     for node in order:
         try:
@@ -236,10 +255,14 @@ def read_spec(path: str | os.PathLike) -> dict:
     if not file.is_file():
         raise ConfigError(f"{file}: no such network spec file")
     try:
-        return json.loads(file.read_text())
+        return json.loads(file.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {err.start}); expected a JSON network spec") from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"{file}: not valid JSON (truncated or corrupt?): {err.msg} at line {err.lineno} "
                           f"column {err.colno}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: JSON nested too deeply") from None
 
 
 def load(path: str | os.PathLike) -> Model:
