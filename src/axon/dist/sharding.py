@@ -56,6 +56,13 @@ def full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
 def load_full_weights(model: nn.Module, path: str | Path) -> None:
     """Every process reads the safetensors file `path` and keeps its shard; names and
     shapes must match the model. A collective."""
+    weights = checked_weights(path, {name: tuple(t.shape) for name, t in model.state_dict().items()})
+    set_model_state_dict(model, weights, options=SCATTER)
+
+
+def checked_weights(path: str | Path, expected: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    """The tensors of the safetensors file `path`, whose names and shapes must be
+    `expected` (name -> shape); else a CheckpointError naming the file and the difference."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: weights file is missing")
@@ -64,7 +71,6 @@ def load_full_weights(model: nn.Module, path: str | Path) -> None:
         weights = load_file(str(path))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{path}: damaged weights file ({err})") from err
-    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     found = {name: tuple(t.shape) for name, t in weights.items()}
     if found != expected:
         missing, unexpected = sorted(expected.keys() - found.keys()), sorted(found.keys() - expected.keys())
@@ -73,7 +79,7 @@ def load_full_weights(model: nn.Module, path: str | Path) -> None:
             f"{path}: cannot load weights into the model (missing {missing[:3]}, unexpected "
             f"{unexpected[:3]}, other shapes {shapes[:3]})"
         )
-    set_model_state_dict(model, weights, options=SCATTER)
+    return weights
 
 
 def load_full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:

@@ -61,28 +61,12 @@ class AveragedTrainable:
                             + [float(p.grad is not None) for p in params], dtype=torch.float64, device=device)
         with collective(f"the gradient all-reduce (batch of {result.size})", self.timeout):
             dist.all_reduce(head)
-            self._average([p for p, has in zip(params, head[3:].tolist()) if has > 0])
-            self._sync_buffers()
+            average_gradients([p for p, has in zip(params, head[3:].tolist()) if has > 0], self.world_size)
+            sync_buffers(self.model, 0)
         loss = (head[0] / head[1]).to(result.loss.dtype)
         # what the Trainer adds up on every process (loss.item() * size), summed over processes
         totals = [loss.item() * head[1].item(), head[1].item(), head[2].item()]
         return GlobalStepResult(loss, result.size, result.correct, totals=totals)
-
-    def _average(self, params: list[nn.Parameter]) -> None:
-        for p in params:
-            if p.grad is None:  # no gradient here, but on another process
-                p.grad = torch.zeros_like(p)
-        for grads in buckets([p.grad for p in params]):
-            flat = torch.cat([g.reshape(-1) for g in grads])
-            dist.all_reduce(flat)
-            flat /= self.world_size
-            unflatten(flat, grads)
-
-    def _sync_buffers(self) -> None:
-        for buffers in buckets([b for b in self.model.buffers() if b.is_floating_point()]):
-            flat = torch.cat([b.reshape(-1) for b in buffers])
-            dist.broadcast(flat, 0)
-            unflatten(flat, buffers)
 
 
 class ShardedTrainable(AveragedTrainable):
@@ -91,6 +75,28 @@ class ShardedTrainable(AveragedTrainable):
     buffers are made global."""
 
     averages_gradients = False
+
+
+def average_gradients(params: list[nn.Parameter], size: int, group: dist.ProcessGroup | None = None) -> None:
+    """Replace each parameter's gradient by its mean over the `size` processes of `group`
+    (a collective; a parameter without a gradient here contributes zeros)."""
+    for p in params:
+        if p.grad is None:  # no gradient here, but on another process
+            p.grad = torch.zeros_like(p)
+    for grads in buckets([p.grad for p in params]):
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat, group=group)
+        flat /= size
+        unflatten(flat, grads)
+
+
+def sync_buffers(model: nn.Module, src: int, group: dist.ProcessGroup | None = None) -> None:
+    """Copy the floating-point buffers (batch-norm statistics) of global rank `src` to
+    every process of `group` (a collective)."""
+    for buffers in buckets([b for b in model.buffers() if b.is_floating_point()]):
+        flat = torch.cat([b.reshape(-1) for b in buffers])
+        dist.broadcast(flat, src, group=group)
+        unflatten(flat, buffers)
 
 
 def buckets(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:

@@ -110,9 +110,11 @@ class DistributedTrainer(Trainer):
             return super().make_loader(data, train)
         if isinstance(data, tuple):
             data = TensorDataset(*data)
-        batches = even_batches(len(data), self.rank, self.world_size, self.eval_batch_size)
+        batches = even_batches(len(data), *self.data_shard, self.eval_batch_size)
+        # its own generator, as the Trainer's: starting an iterator leaves the global RNG alone
         return DataLoader(data, batch_sampler=batches, num_workers=self.num_workers,
-                          pin_memory=self.pin_memory and self.device.type == "cuda")
+                          pin_memory=self.pin_memory and self.device.type == "cuda",
+                          generator=torch.Generator().manual_seed(0))
 
 
 def even_batches(samples: int, rank: int, world_size: int, batch_size: int) -> list[list[int]]:
@@ -142,7 +144,7 @@ class EpochTotals(Callback):
 
     def on_fit_start(self, trainer) -> None:
         if trainer.batch_in_epoch > 0:  # resumed mid-epoch
-            share = [value / trainer.world_size for value in self.totals]
+            share = [value / trainer.data_shard[1] for value in self.totals]
             trainer._running = share + trainer._running[3:]
 
     def on_epoch_start(self, trainer) -> None:

@@ -34,14 +34,15 @@ def param_groups(model: nn.Module, config: OptimizerConfig) -> list[dict]:
     return [{"params": params, "lr": lr, "weight_decay": decay} for (_, lr, decay), params in buckets.items()]
 
 
-def build_optimizer(model: nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:
-    """SGD (momentum, Nesterov, weight decay), AdamW, or LBFGS with a strong-Wolfe line search."""
+def build_optimizer(model: nn.Module, config: OptimizerConfig, groups: list[dict] | None = None) -> torch.optim.Optimizer:
+    """SGD (momentum, Nesterov, weight decay), AdamW, or LBFGS with a strong-Wolfe line search;
+    `groups` (as `param_groups` makes them) replaces the model's own groups."""
     if config.name == "lbfgs":
         if config.groups or config.weight_decay:
             raise ConfigError("optimizer: lbfgs takes no parameter groups or weight_decay (set weight_decay: 0)")
         return torch.optim.LBFGS(model.parameters(), lr=config.lr, max_iter=config.max_iter,
                                  history_size=config.history_size, line_search_fn="strong_wolfe")
-    groups = param_groups(model, config)
+    groups = param_groups(model, config) if groups is None else groups
     if config.name == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
     return torch.optim.AdamW(groups, lr=config.lr, betas=(config.momentum, config.beta2))

@@ -50,7 +50,7 @@ def resolve_loss(loss: str | LossFn) -> LossFn:
     return loss if callable(loss) else build_loss(loss)
 
 
-def _rng_state() -> dict:
+def rng_state() -> dict:
     """Every generator's state; the long integer vectors (Python's and NumPy's Mersenne
     Twister) as int64 tensors, cheap to copy and store."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -65,7 +65,8 @@ def _rng_state() -> dict:
     return state
 
 
-def _set_rng_state(state: dict) -> None:
+def set_rng_state(state: dict) -> None:
+    """Restore every generator from `rng_state()`'s dict."""
     torch.set_rng_state(state["torch"])
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(torch.as_tensor(internal).tolist()), gauss_next))
@@ -215,6 +216,21 @@ class Trainer:
             return FullBatchTrainable(model, self.loss_fn, loader, self.device, self.precision)
         return Trainable(model, self.loss_fn, loader, self.device, self.precision, self.grad_accum)
 
+    @property
+    def data_shard(self) -> tuple[int, int]:
+        """(this process's share, number of shares) of each batch and evaluation set."""
+        return self.rank, self.world_size
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer over the model's parameters, from the optimizer config or callable."""
+        if isinstance(self.optimizer_config, OptimizerConfig):
+            return build_optimizer(self.model, self.optimizer_config)
+        return self.optimizer_config(list(self.model.parameters()))
+
+    def evaluation_totals(self, loader: DataLoader) -> list[float]:
+        """[loss sum, samples, correct] of the model over `loader` on this process."""
+        return evaluate_totals(self.model, self.loss_fn, loader, self.device, self.precision)
+
     def all_reduce_sums(self, values: list[float]) -> list[float]:
         """Sum `values` over all processes (here: one process)."""
         return values
@@ -263,11 +279,12 @@ class Trainer:
         if isinstance(data, tuple):
             data = TensorDataset(*data)
         sampler = None
+        share, shares = self.data_shard
         if train:
             if self.sampler_factory is not None:
-                sampler = self.sampler_factory(data, seed=self.seed or 0, rank=self.rank, world_size=self.world_size)
+                sampler = self.sampler_factory(data, seed=self.seed or 0, rank=share, world_size=shares)
             else:
-                sampler = ResumableSampler(len(data), seed=self.seed or 0, rank=self.rank, world_size=self.world_size)
+                sampler = ResumableSampler(len(data), seed=self.seed or 0, rank=share, world_size=shares)
             self.sampler = sampler
         # The loader's own generator (re-seeded each epoch) draws its worker base seed, so
         # starting an iterator never consumes the global RNG that dropout uses.
@@ -290,7 +307,7 @@ class Trainer:
             "optimizer": self.optimizer_state(),
             "schedule": self.schedule.state_dict(),
             "scaler": self.precision.scaler.state_dict() if self.precision.scaler is not None else {},
-            "rng": _rng_state(),
+            "rng": rng_state(),
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks},
         }
 
@@ -307,7 +324,7 @@ class Trainer:
             with restoring(str(source), "scaler"):
                 self.precision.scaler.load_state_dict(state["scaler"])
         with restoring(str(source), "rng"):
-            _set_rng_state(state["rng"])
+            set_rng_state(state["rng"])
         for cb in self.callbacks:
             if type(cb).__name__ in state["callbacks"]:
                 with restoring(str(source), f"callbacks.{type(cb).__name__}"):
@@ -334,10 +351,7 @@ class Trainer:
             seed_everything(self.seed)
         if self.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
-        if isinstance(self.optimizer_config, OptimizerConfig):
-            self.optimizer = build_optimizer(self.model, self.optimizer_config)
-        else:
-            self.optimizer = self.optimizer_config(list(self.model.parameters()))
+        self.optimizer = self.make_optimizer()
         self.steps_per_epoch = 1 if isinstance(self.optimizer, torch.optim.LBFGS) else len(train_loader)
         self.schedule = build_schedule(self.optimizer, self.schedule_config, self.epochs, self.steps_per_epoch)
         self.epoch, self.global_step, self.batch_in_epoch, self.history = 0, 0, 0, []
@@ -426,7 +440,7 @@ class Trainer:
         metrics.update({f"train_{k}": v for k, v in means([loss_sum, seen, correct]).items()})
         validation_start = time.perf_counter()
         if val_loader is not None:
-            totals = evaluate_totals(self.model, self.loss_fn, val_loader, self.device, self.precision)
+            totals = self.evaluation_totals(val_loader)
             metrics.update({f"val_{k}": v for k, v in means(self.all_reduce_sums(totals)).items()})
         metrics.update(lr=lr, seconds=train_seconds + time.perf_counter() - validation_start,
                        samples_per_s=seen / max(train_seconds, 1e-9),
@@ -467,7 +481,7 @@ class Trainer:
     def evaluate(self, data: Data) -> dict[str, float]:
         """Mean loss and accuracy (for classification) of the model on `data`."""
         loader = self.make_loader(data, train=False)
-        return means(self.all_reduce_sums(evaluate_totals(self.model, self.loss_fn, loader, self.device, self.precision)))
+        return means(self.all_reduce_sums(self.evaluation_totals(loader)))
 
 
 def compiled(model: nn.Module, loader: DataLoader, precision: Precision) -> nn.Module:

@@ -51,19 +51,27 @@ def _aux_head(x: Node, bands_in: int, num_classes: int, name: str) -> Node:
 
 @register("googlenet")
 def googlenet(num_classes: int = 1000, image_size: int = 224, in_bands: int = 3, aux_logits: bool = False,
-              dropout: float = 0.4) -> Model:
-    """GoogLeNet / Inception v1 (Szegedy et al. 2015): (N, 3, 224, 224) -> (N, num_classes) logits."""
+              dropout: float = 0.4, width: float = 1.0) -> Model:
+    """GoogLeNet / Inception v1 (Szegedy et al. 2015): (N, 3, 224, 224) -> (N, num_classes) logits.
+    `width` scales every layer's band count (at least 1 band each; 1.0 is Table 1)."""
+    if width <= 0:
+        raise ValueError(f"googlenet: width must be positive, got {width}")
+
+    def scaled(bands: int) -> int:
+        return max(1, round(bands * width))
+
     x = image = Input((in_bands, image_size, image_size), name="image")
-    x = _conv_relu(x, in_bands, 64, 7, "conv1", stride=2)
+    x = _conv_relu(x, in_bands, scaled(64), 7, "conv1", stride=2)
     x = _max_pool(x, "pool1")
     x = LocalResponseNorm(5, name="lrn1")(x)
-    x = _conv_relu(x, 64, 64, 1, "conv2_reduce")
-    x = _conv_relu(x, 64, 192, 3, "conv2")
+    x = _conv_relu(x, scaled(64), scaled(64), 1, "conv2_reduce")
+    x = _conv_relu(x, scaled(64), scaled(192), 3, "conv2")
     x = LocalResponseNorm(5, name="lrn2")(x)
     x = _max_pool(x, "pool2")
-    bands = 192
+    bands = scaled(192)
     aux = []
-    for block, spec in INCEPTION_BANDS.items():
+    for block, table_spec in INCEPTION_BANDS.items():
+        spec = tuple(scaled(b) for b in table_spec)
         if block in ("4a", "5a"):
             x = _max_pool(x, f"pool{int(block[0]) - 1}")
         x = Inception(bands, *spec, name=f"inception_{block}")(x)
