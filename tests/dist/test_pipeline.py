@@ -86,7 +86,9 @@ def test_a_crashed_pipeline_resumes_exactly(two):
     for rank in (0, 1):
         for key, value in two[rank]["resume"]["whole"][0].items():
             assert torch.equal(two[rank]["resume"]["crashed"][0][key], value), (rank, key)
-    assert whole[1] == crashed[1]  # the history (metrics.csv) too
+    timing = {"seconds", "samples_per_s", "data_wait"}
+    for row, other in zip(whole[1], crashed[1], strict=True):  # the history (metrics.csv) too
+        assert {k: v for k, v in row.items() if k not in timing} == {k: v for k, v in other.items() if k not in timing}
 
 
 def test_checkpoints_move_between_pipeline_and_one_process_runs(two, references, folders):

@@ -141,9 +141,12 @@ class EpochTotals(Callback):
 
     def __init__(self):
         self.totals = [0.0, 0.0, 0.0]
+        self.restored = False  # from a checkpoint of a multi-process run
 
     def on_fit_start(self, trainer) -> None:
         if trainer.batch_in_epoch > 0:  # resumed mid-epoch
+            if not self.restored:  # a one-process checkpoint: its running sums are the totals
+                self.totals = list(trainer._running[:3])
             share = [value / trainer.data_shard[1] for value in self.totals]
             trainer._running = share + trainer._running[3:]
 
@@ -158,3 +161,4 @@ class EpochTotals(Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.totals = list(state["totals"])
+        self.restored = True
