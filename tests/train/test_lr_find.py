@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,5 +101,11 @@ def test_cli_writes_plot_and_suggests(tmp_path, capsys):
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     suggested = float(out.split("suggested max learning rate (min/10): ")[1].split()[0])
     assert 1e-5 < suggested < 10
+    # without --out the plot goes into the config's runs folder, never the current folder
+    config.write_text(yaml.safe_dump({"model": {"name": "digits-mlp", "args": {"hidden": 32}}, "batch_size": 32,
+                                      "device": "cpu", "out": str(tmp_path / "runs")}))
+    assert main(["lr-find", str(config), "--steps", "10"]) == 0
+    plot = Path(capsys.readouterr().out.split("plot: ")[1].strip())
+    assert plot.parent == tmp_path / "runs" and plot.name.startswith("lr_find-") and plot.is_file()
     assert main(["lr-find", str(config), "--steps", "3"]) == 2
     assert "at least 5 steps" in capsys.readouterr().err

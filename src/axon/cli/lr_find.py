@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
+from pathlib import Path
 
 from axon.cli import common_options
 
@@ -34,7 +36,8 @@ def add_parser(subparsers) -> None:
                         help="which rule gives the suggestion (default min/10)")
     parser.add_argument("--smoothing", type=float, default=0.9,
                         help="exponential moving-average factor of the loss curve (default 0.9)")
-    parser.add_argument("--out", metavar="PNG", default="lr_find.png", help="plot file (default lr_find.png)")
+    parser.add_argument("--out", metavar="PNG",
+                        help="plot file (default: OUT/lr_find-<timestamp>.png, OUT the config's `out`, runs)")
     parser.set_defaults(func=run)
 
 
@@ -67,15 +70,16 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    out = args.out or Path(config.out) / f"lr_find-{datetime.now():%Y%m%d-%H%M%S}.png"
     marks = {f"suggested ({result.rule})": result.suggestion, "min loss": result.min_loss_lr,
              "steepest": result.steepest_lr}
-    plot_lr_find(result.lrs, result.raw_losses, result.losses, marks, args.out,
+    plot_lr_find(result.lrs, result.raw_losses, result.losses, marks, out,
                  title=f"LR range test: {config.model.name}, {config.optimizer.name}, batch {config.batch_size}")
     print(
         f"lr-find: {len(result.lrs)} steps from {result.lrs[0]:.3g} to {result.lrs[-1]:.3g} ({result.stop_reason})\n"
         f"  minimum smoothed loss {min(result.losses):.4f} at lr {result.min_loss_lr:.3g}\n"
         f"  steepest descent at lr {result.steepest_lr:.3g}\n"
         f"  suggested max learning rate ({result.rule}): {result.suggestion:.3g}  (config: optimizer.lr)\n"
-        f"  plot: {args.out}"
+        f"  plot: {out}"
     )
     return 0
