@@ -199,6 +199,7 @@ def test_pseudo_inverse_and_storkey_hold_more_than_hebb():
     assert torch.allclose(J, J.T, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_glauber_dynamics_follow_mean_field_theory():
     xi = random_patterns(1, 1000, seed=4)
     for temperature, m_star in ((0.5, 0.9575), (0.8, 0.7104), (1.5, 0.0)):

@@ -32,6 +32,7 @@ def error_line(capsys):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_default_train_reaches_98_percent_and_fills_the_run_folder(tmp_path, capsys):
     """The quick start: `axon train` with its defaults (digits CNN on the 8x8 digits)."""
     assert axon("train", "--out", tmp_path, "--name", "quick") == 0
@@ -217,6 +218,7 @@ def test_console_script_entry_point(tmp_path):
     assert result.returncode == 2 and "not an axon run folder" in result.stderr
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, capsys):
     """A real `axon train` process killed with SIGKILL at an arbitrary step (checkpoints
     every step), then resumed, ends with the weights of a run never interrupted."""

@@ -347,6 +347,7 @@ def test_folders_table_and_errors(tmp_path):
         evaluate_folders(tmp_path / "gt", tmp_path / "dt")
 
 
+@pytest.mark.slow
 def test_cli_evaluate_prints_the_table_and_writes_json(tmp_path):
     import json
     import subprocess

@@ -61,6 +61,7 @@ def finish(process: subprocess.Popen) -> tuple[str, str]:
     return out, err
 
 
+@pytest.mark.slow
 def test_killed_worker_restarts_from_the_checkpoint_and_matches_an_uninterrupted_run(tmp_path):
     config = write_config(tmp_path)
     marker = new_marker()
@@ -127,6 +128,7 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, argv, expected):
     assert not (tmp_path / "runs").exists()  # checked before the run folder is made
 
 
+@pytest.mark.slow
 def test_a_sharded_run_from_the_cli_trains_and_its_checkpoint_evaluates(tmp_path):
     path = tmp_path / "fsdp.yaml"
     path.write_text(yaml.safe_dump({**CONFIG, "epochs": 1, "out": str(tmp_path / "runs"),

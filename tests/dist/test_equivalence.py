@@ -16,6 +16,7 @@ def results():
     return launch(dist_workers.train_both, (GLOBAL_BATCH, SAMPLES), nproc=2, timeout=60)
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_with_the_global_batch(results):
     assert sorted(results) == [0, 1]
     for name in ("sgd", "adamw"):

@@ -22,6 +22,7 @@ def marker(monkeypatch):
     assert marked(mark) == []
 
 
+@pytest.mark.slow
 def test_a_raising_worker_is_reported_once_with_its_rank(marker, capfd):
     with pytest.raises(DistributedError) as info:
         launch(dist_workers.fail_on_rank, (1,), nproc=2, timeout=60)

@@ -32,6 +32,7 @@ def test_two_processes_equal_one(tmp_path, step):
     assert_same_run(tmp_path / "par", tmp_path / "one")
 
 
+@pytest.mark.slow
 def test_torchrun_starts_the_same_run(tmp_path):
     """`torchrun ... -m axon pvm run` (how several machines run it): each process joins as
     one of torchrun's and the run equals `--procs 2`."""
@@ -72,6 +73,7 @@ def _gone(pid):
     return False
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_brings_the_run_down_cleanly(tmp_path):
     model = tmp_path / "tiny.json"
     model.write_text(tiny().to_json())
