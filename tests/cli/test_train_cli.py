@@ -236,8 +236,8 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, ca
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     last = tmp_path / "runs" / "killed" / "checkpoints" / "last"
     try:
-        deadline = time.monotonic() + 120
-        while not last.exists() and process.poll() is None and time.monotonic() < deadline:
+        # no wall-clock limit: on a busy machine start-up alone can take minutes
+        while not last.exists() and process.poll() is None:
             time.sleep(0.05)
         time.sleep(random.uniform(0.0, 0.5))
     finally:
