@@ -7,17 +7,7 @@ import torch.nn.functional as F
 
 from axon.nn.layer import Layer, Shape
 
-ACTIVATIONS = {
-    "relu": F.relu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "gelu": F.gelu,
-    "silu": F.silu,
-    "elu": F.elu,
-    "leaky_relu": F.leaky_relu,
-    "softplus": F.softplus,
-    "identity": lambda x: x,
-}
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "silu", "elu", "leaky_relu", "softplus", "identity")
 
 
 class Activation(Layer):
@@ -34,7 +24,25 @@ class Activation(Layer):
         return tuple(shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ACTIVATIONS[self.kind](x)
+        # An if-chain rather than a table of functions, so torch.jit.script compiles it.
+        kind = self.kind
+        if kind == "relu":
+            return F.relu(x)
+        if kind == "sigmoid":
+            return torch.sigmoid(x)
+        if kind == "tanh":
+            return torch.tanh(x)
+        if kind == "gelu":
+            return F.gelu(x)
+        if kind == "silu":
+            return F.silu(x)
+        if kind == "elu":
+            return F.elu(x)
+        if kind == "leaky_relu":
+            return F.leaky_relu(x)
+        if kind == "softplus":
+            return F.softplus(x)
+        return x  # identity
 
     def extra_repr(self) -> str:
         return repr(self.kind)

@@ -20,6 +20,9 @@ class Concat(Layer):
 
     arity = None
 
+    def graph_call(self, graph: torch.fx.Graph, target: str, args: tuple) -> torch.fx.Node:
+        return graph.call_function(torch.cat, (list(args),), {"dim": 1})  # varargs forward is not scriptable
+
     def infer_shape(self, *shapes: Shape) -> Shape:
         first = shapes[0]
         for other in shapes[1:]:
@@ -88,8 +91,7 @@ class Inception(Layer):
         return sum(c.multiply_adds((c.in_bands, shape[1], shape[2])) for c in convs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = (self.branch_1x1, self.branch_3x3, self.branch_5x5, self.branch_pool)
-        return torch.cat([branch(x) for branch in branches], dim=1)
+        return torch.cat([self.branch_1x1(x), self.branch_3x3(x), self.branch_5x5(x), self.branch_pool(x)], dim=1)
 
     def extra_repr(self) -> str:
         return (f"{self.in_bands} -> {self.bands_1x1} + {self.bands_3x3_reduce}/{self.bands_3x3} + "

@@ -15,6 +15,7 @@ import inspect
 import re
 from typing import Sequence
 
+import torch
 from torch import nn
 
 from axon.errors import AxonError
@@ -66,6 +67,7 @@ class Layer(nn.Module):
     """
 
     arity: int | None = 1
+    __jit_unused_properties__ = ["label"]  # error text only; torch.jit.script skips it
 
     def __init__(self, name: str | None = None):
         super().__init__()
@@ -106,6 +108,10 @@ class Layer(nn.Module):
             raise self.shape_error(shape, what)
 
     # ---- calling -----------------------------------------------------------------
+    def graph_call(self, graph: torch.fx.Graph, target: str, args: tuple) -> torch.fx.Node:
+        """The node that calls this layer (submodule `target`) on `args` in generated code."""
+        return graph.call_module(target, args)
+
     def __call__(self, *args, **kwargs):
         if len(args) == 1 and isinstance(args[0], (list, tuple)) and args[0] and all(
             isinstance(a, Node) for a in args[0]

@@ -151,6 +151,24 @@ class Model(nn.Module):
         outs = tuple(values[n] for n in self.output_names)
         return outs[0] if len(outs) == 1 else outs
 
+    def graph_module(self) -> torch.fx.GraphModule:
+        """The graph as generated code (torch.fx) with one named argument per input and
+        the layers called directly, sharing this model's layers and weights. It has no
+        dynamic dispatch and no variable arguments, so torch.jit.script compiles it and
+        exporters trace it with per-input dynamic shapes (`{"image": {0: batch}}`)."""
+        graph = torch.fx.Graph()
+        values = {name: graph.placeholder(name) for name in self.input_names}
+        for name, input_names in self._wiring:
+            args = tuple(values[i] for i in input_names)
+            values[name] = self.layers[name].graph_call(graph, f"layers.{name}", args)
+        outputs = [values[name] for name in self.output_names]
+        graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
+        return torch.fx.GraphModule(self, graph, class_name=f"{type(self).__name__}Graph")
+
+    def __prepare_scriptable__(self) -> torch.fx.GraphModule:
+        """torch.jit.script(model) compiles `graph_module()` (forward(*inputs) cannot be scripted)."""
+        return self.graph_module()
+
     def activations(self, *inputs: torch.Tensor, names: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
         """Run the graph and return the named nodes' outputs (every node's when `names` is None)."""
         if names is None:

@@ -58,8 +58,9 @@ class Subsample(Layer):
         return (shape[0], pooled_size(shape[1], kh, s, p, c), pooled_size(shape[2], kw, s, p, c))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pool = F.max_pool2d if self.mode == "max" else F.avg_pool2d
-        return pool(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
+        if self.mode == "max":
+            return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -83,8 +84,9 @@ class AdaptivePool(Layer):
         return (shape[0], *self.output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pool = F.adaptive_max_pool2d if self.mode == "max" else F.adaptive_avg_pool2d
-        return pool(x, self.output_size)
+        if self.mode == "max":
+            return F.adaptive_max_pool2d(x, self.output_size)
+        return F.adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}, mode={self.mode!r}"
