@@ -10,7 +10,8 @@ from safetensors.torch import save_model
 from axon import Trainer
 from axon.train.callbacks import Callback
 from axon.errors import ConfigError
-from axon.train.config import OptimizerConfig, ScheduleConfig, validate_config
+from axon.run.config import validate_config
+from axon.train.config import OptimizerConfig, ScheduleConfig
 from axon.nn.init import init_weights, set_prior_bias
 from axon.train.losses import FocalLoss
 from axon.train.optim import build_optimizer, build_schedule, param_groups

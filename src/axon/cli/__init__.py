@@ -35,15 +35,6 @@ def common_options(threads: bool = True) -> argparse.ArgumentParser:
     return common
 
 
-def build_model(config):
-    """The config's zoo model, with the run's seeded initial weights."""
-    from axon import zoo
-    from axon.train.trainer import seed_everything
-
-    seed_everything(config.seed)
-    return zoo.create(config.model.name, **config.model.args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from axon import __version__
 

@@ -31,10 +31,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.cli.lr_find import model_data_loss
     from axon.errors import ConfigError
     from axon.train.batch_find import batch_find, format_trials
-    from axon.train.config import RunConfig, load_config
+    from axon.run import RunConfig, load_config, model_data_loss
     from axon.train.trainer import resolve_device
 
     config = load_config(args.config) if args.config else RunConfig()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 
-from axon.cli import build_model
 from axon.errors import ConfigError
 
 
@@ -37,18 +36,18 @@ def train(args: argparse.Namespace, config, progress: bool):
     """Run the data-parallel training `args` asks for; `config` is the resolved config of a
     new run (None with --resume). Returns rank 0's RunSummary (None on other processes)."""
     from axon.dist.group import launched
-    from axon.dist.runs import launch_run, run_process
-    from axon.train.config import dump_config
+    from axon.run.distributed import launch_run, run_process
+    from axon.run.config import dump_config
 
     if args.nproc is None:  # this process is one of torchrun's
         if args.nnodes != 1 or args.node_rank != 0 or args.master or args.max_restarts:
             raise ConfigError("under torchrun, give --nnodes, --node-rank, --master and --max-restarts "
                               "to torchrun, not to axon train")
         if args.resume:
-            return run_process(None, args.resume, build_model, progress)
-        return run_process(dump_config(config), None, build_model, progress)
+            return run_process(None, args.resume, progress)
+        return run_process(dump_config(config), None, progress)
     if launched():
         raise ConfigError("--nproc: this process was itself started by torchrun; leave out --nproc")
-    return launch_run(build_model, config=config, resume=args.resume, nproc=args.nproc,
+    return launch_run(config=config, resume=args.resume, nproc=args.nproc,
                       max_restarts=args.max_restarts, nnodes=args.nnodes, node_rank=args.node_rank,
                       master=args.master, progress=progress, debug=args.debug)

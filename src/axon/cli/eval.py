@@ -1,17 +1,18 @@
-"""`axon eval RUN_DIR`: test accuracy, per-class report and confusion matrix of a run."""
+"""`axon eval RUN_DIR`: top-1/top-5 accuracy, per-class report and confusion matrix of a run."""
 
 from __future__ import annotations
 
 import argparse
 
-from axon.cli import build_model, common_options
+from axon.cli import common_options
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "eval", help="test accuracy, per-class report and confusion matrix PNG of a run",
-        description="Evaluate a run's checkpoint on its test split: print the accuracy and a "
-        "per-class report, and write a confusion matrix PNG.",
+        "eval", help="top-1/top-5 accuracy, per-class report and confusion matrix PNG of a run",
+        description="Evaluate a run's checkpoint on its test split: print the top-1 and top-5 accuracy "
+        "and a per-class report (precision, recall, F1), write a confusion matrix PNG and the metrics "
+        "as RUN_DIR/eval_<checkpoint>.json.",
         parents=[common_options()],
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `axon train`")
@@ -23,12 +24,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.train.run import evaluate_run, read_run_config
+    from axon.run import evaluate_run
 
-    config = read_run_config(args.run_dir)
-    result = evaluate_run(args.run_dir, build_model(config),
-                          checkpoint=args.checkpoint, out=args.out)
-    print(f"test accuracy ({args.checkpoint} checkpoint): {result.accuracy:.4f}\n")
-    print(result.report)
-    print(f"confusion matrix: {result.confusion_png}")
+    result = evaluate_run(args.run_dir, checkpoint=args.checkpoint, out=args.out)
+    metrics = result.metrics
+    print(f"test accuracy ({args.checkpoint} checkpoint): {metrics.top1:.4f} (top-5 {metrics.top5:.4f})\n")
+    print(metrics.report())
+    print(f"\nconfusion matrix: {result.confusion_png}\nmetrics: {result.metrics_json}")
     return 0

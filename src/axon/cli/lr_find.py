@@ -41,21 +41,9 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def model_data_loss(config):
-    """The config's model (from the zoo, seeded, initialised and frozen as the config
-    says), its data splits and its loss: what lr-find and batch-find measure."""
-    from axon.cli import build_model
-    from axon.train.losses import build_loss
-    from axon.train.run import load_data, prepare_model
-
-    model = build_model(config)
-    prepare_model(config, model, fresh=True)
-    return model, load_data(config.data), build_loss(config.loss, config.label_smoothing, config.focal_gamma)
-
-
 def run(args: argparse.Namespace) -> int:
     from axon.errors import ConfigError
-    from axon.train.config import RunConfig, load_config
+    from axon.run import RunConfig, load_config, model_data_loss
     from axon.train.lr_find import lr_range_test
     from axon.train.trainer import resolve_device
     from axon.viz.lr_find import plot_lr_find

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from axon.cli import build_model, common_options
+from axon.cli import common_options
 from axon.errors import ConfigError
 
 DESCRIPTION = """\
@@ -42,8 +42,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.dist.spark import spark_train
-    from axon.train.config import RunConfig, apply_overrides, load_config
+    from axon.run.spark import spark_train
+    from axon.run.config import RunConfig, apply_overrides, load_config
 
     overrides = {"epochs": args.epochs, "out": args.out, "name": args.name}
     config = None
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--resume continues a run with its own config.yaml; it takes no CONFIG or overrides")
     else:
         config = apply_overrides(load_config(args.config) if args.config else RunConfig(), **overrides)
-    summary = spark_train(build_model, num_processes=args.num_processes, config=config, resume=args.resume,
+    summary = spark_train(num_processes=args.num_processes, config=config, resume=args.resume,
                           master=args.master, local_mode=args.local_mode, use_gpu=args.use_gpu,
                           progress=not args.no_progress)
     print(f"done: {summary.status}, {summary.epochs_done} epochs in {summary.seconds:.1f} s\n"

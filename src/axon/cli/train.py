@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from axon.cli import build_model, common_options, distributed
+from axon.cli import common_options, distributed
 from axon.errors import ConfigError
 
 DESCRIPTION = """\
@@ -40,8 +40,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.train.config import RunConfig, apply_overrides, load_config
-    from axon.train.run import read_run_config, resume_run, start_run
+    from axon.run import RunConfig, apply_overrides, load_config, read_run_config, resume_run, start_run
 
     overrides = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                  "seed": args.seed, "out": args.out, "name": args.name}
@@ -57,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
         if distributed.requested(args):
             summary = distributed.train(args, None, progress)
         else:
-            summary = resume_run(args.resume, build_model(config), progress)
+            summary = resume_run(args.resume, progress)
     else:
         config = load_config(args.config) if args.config else RunConfig()
         config = apply_overrides(config, **overrides)
         if distributed.requested(args):
             summary = distributed.train(args, config, progress)
         else:
-            summary = start_run(config, build_model(config), progress)
+            summary = start_run(config, progress)
     if summary is None:  # a process other than rank 0 of a data-parallel run
         return 0
     best = f" (epoch {summary.best_epoch}, {config.checkpoint.monitor} {summary.best_val:.4f})" \

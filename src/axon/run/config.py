@@ -1,4 +1,5 @@
-"""The run config: a YAML file validated by pydantic before any work starts.
+"""The run config (owned by the run package; the engine's optimizer and schedule
+sections come from axon.train.config): a YAML file validated by pydantic before any work starts.
 
 Unknown keys are errors that name the key and the closest valid one; a wrong type or
 range names the field; a YAML syntax error names the file, line and column."""
@@ -11,13 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from axon.errors import ConfigError
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from axon.train.config import OptimizerConfig, ScheduleConfig, Section
 
 
 class ModelConfig(Section):
@@ -52,53 +50,6 @@ class DataConfig(Section):
     """Pinned host memory for faster copies to a GPU (ignored on CPU)."""
     prefetch_factor: int | None = Field(None, ge=1)
     """Batches each worker loads ahead (needs num_workers > 0)."""
-
-
-class ParamGroupConfig(Section):
-    match: list[str] = Field(min_length=1)
-    """Parameter-name patterns (fnmatch, e.g. "logits.*"); the first group that matches wins."""
-    lr: float | None = Field(None, gt=0)
-    weight_decay: float | None = Field(None, ge=0)
-
-
-class OptimizerConfig(Section):
-    name: Literal["adamw", "sgd", "lbfgs"] = "adamw"
-    lr: float = Field(3e-3, gt=0)
-    weight_decay: float = Field(0.01, ge=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    """SGD momentum; for AdamW the first beta."""
-    nesterov: bool = False
-    beta2: float = Field(0.999, gt=0, lt=1)
-    decay_bias_and_norm: bool = False
-    """Apply weight decay to biases and norm-layer weights too (off by default)."""
-    groups: list[ParamGroupConfig] = Field(default_factory=list)
-    """Per-group learning rates and weight decay, by parameter-name pattern."""
-    history_size: int = Field(10, ge=1)
-    """LBFGS: curvature pairs kept (across iterations and epochs)."""
-    max_iter: int = Field(20, ge=1)
-    """LBFGS: iterations per full-batch step (one step per epoch), strong-Wolfe line search."""
-
-
-class ScheduleConfig(Section):
-    name: Literal["onecycle", "constant", "step", "plateau"] = "onecycle"
-    warmup_fraction: float = Field(0.3, gt=0, lt=1)
-    """One Cycle: fraction of the steps spent raising the learning rate."""
-    div_factor: float = Field(25.0, gt=0)
-    """One Cycle: initial lr = lr / div_factor."""
-    final_div_factor: float = Field(1e4, gt=0)
-    """One Cycle: final lr = initial lr / final_div_factor."""
-    cycle_momentum: bool = True
-    """One Cycle: cycle momentum (SGD) or beta1 (AdamW) inversely to the lr."""
-    base_momentum: float = Field(0.85, ge=0, lt=1)
-    max_momentum: float = Field(0.95, ge=0, lt=1)
-    milestones: list[int] = Field(default_factory=list)
-    """Step: epochs at which the learning rate is multiplied by gamma."""
-    gamma: float = Field(0.1, gt=0)
-    """Step and plateau: the factor applied to the learning rate."""
-    monitor: str = "val_loss"
-    """Plateau: the metric watched (mode min)."""
-    patience: int = Field(3, ge=0)
-    """Plateau: epochs without improvement before the drop."""
 
 
 class InitConfig(Section):
@@ -148,6 +99,8 @@ class EarlyStoppingConfig(Section):
 
 
 class RunConfig(Section):
+    task: str = "classification"
+    """The kind of problem (axon.run.tasks): what the data, model, loss and evaluation are."""
     name: str | None = None
     """Run folder name under `out`; a timestamp when not given."""
     out: str = "runs"
@@ -188,6 +141,15 @@ class RunConfig(Section):
     def _plain_folder_name(cls, value: str | None) -> str | None:
         if value is not None and (not value or "/" in value or "\\" in value or value in {".", ".."}):
             raise ValueError(f"must be a plain folder name without slashes, got {value!r}")
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        from axon.run.tasks import task_names
+
+        if value not in task_names():
+            raise ValueError(f"unknown task {value!r} (expected {', '.join(task_names())})")
         return value
 
     @field_validator("device")

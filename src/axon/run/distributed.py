@@ -13,17 +13,15 @@ from typing import Callable
 
 import torch.distributed as dist
 import yaml
-from torch import nn
 
 from axon.dist.group import broadcast_text, check_same_config, collective, join, leave
 from axon.dist.launch import check_options, launch
 from axon.dist.trainer import DistributedTrainer
 from axon.errors import ConfigError, RunDirError
-from axon.train.config import RunConfig, dump_config, validate_config
-from axon.train.run import RunSummary, continue_run, prepare_run, read_run_config
+from axon.run.config import RunConfig, dump_config, validate_config
+from axon.run.folder import read_run_config
+from axon.run.runs import RunSummary, continue_run, prepare_run
 from axon.train.trainer import Trainer
-
-ModelBuilder = Callable[[RunConfig], nn.Module]
 
 
 def trainer_factory(config: RunConfig) -> Callable[..., Trainer]:
@@ -36,12 +34,12 @@ def restart_count() -> int:
     return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
 
 
-def _run_folder(config: RunConfig, build_model: ModelBuilder) -> Path:
+def _run_folder(config: RunConfig) -> Path:
     """Rank 0 makes the run folder on the first attempt (or finds it again after a
     restart); every rank gets its path."""
     if dist.get_rank() == 0:
         if restart_count() == 0:
-            _, path = prepare_run(config, build_model(config))
+            _, path = prepare_run(config)
         else:
             path = Path(config.out) / config.name
             read_run_config(path)
@@ -49,8 +47,7 @@ def _run_folder(config: RunConfig, build_model: ModelBuilder) -> Path:
     return Path(path)
 
 
-def run_process(config_yaml: str | None, run_dir: str | None, build_model: ModelBuilder,
-                progress: bool) -> RunSummary | None:
+def run_process(config_yaml: str | None, run_dir: str | None, progress: bool) -> RunSummary | None:
     """Body of one process: join the group, check that every process has the same config,
     then train in `run_dir` (from checkpoints/last if there is one), or, given a config
     (YAML text) instead, in a new run folder that rank 0 creates. Returns rank 0's summary
@@ -67,12 +64,12 @@ def run_process(config_yaml: str | None, run_dir: str | None, build_model: Model
     try:
         rank = dist.get_rank()
         check_same_config(dump_config(config), config.distributed.timeout)
-        path = Path(run_dir) if run_dir is not None else _run_folder(config, build_model)
+        path = Path(run_dir) if run_dir is not None else _run_folder(config)
         if rank == 0 and progress:
             again = f", restart {restart_count()}" if restart_count() else ""
             print(f"data-parallel: {dist.get_world_size()} processes ({dist.get_backend()}{again}), "
                   f"global batch {config.batch_size * dist.get_world_size()}, run folder {path}", flush=True)
-        summary = continue_run(path, build_model(read_run_config(path)), progress and rank == 0,
+        summary = continue_run(path, progress and rank == 0,
                                trainer_factory(config))
         # Leave together: a process that tears its gloo connections down while a peer is
         # still finishing can be aborted in gloo's threads ("terminate called ...").
@@ -83,7 +80,7 @@ def run_process(config_yaml: str | None, run_dir: str | None, build_model: Model
         leave()
 
 
-def launch_run(build_model: ModelBuilder, *, config: RunConfig | None = None, resume: str | Path | None = None,
+def launch_run(*, config: RunConfig | None = None, resume: str | Path | None = None,
                nproc: int, max_restarts: int = 0, nnodes: int = 1, node_rank: int = 0,
                master: str | None = None, progress: bool = True, debug: bool = False) -> RunSummary | None:
     """Train `config` (a new run) or continue the run folder `resume` with `nproc`
@@ -98,12 +95,12 @@ def launch_run(build_model: ModelBuilder, *, config: RunConfig | None = None, re
         config = read_run_config(resume)
         if not (resume / "checkpoints" / "last").is_dir():
             raise RunDirError(f"{resume}: run has no checkpoint to resume ({resume / 'checkpoints' / 'last'} is missing)")
-        args = (None, str(resume), build_model, progress)
+        args = (None, str(resume), progress)
     elif nnodes == 1:
-        config, run_dir = prepare_run(config, build_model(config))
-        args = (None, str(run_dir), build_model, progress)
+        config, run_dir = prepare_run(config)
+        args = (None, str(run_dir), progress)
     else:
-        args = (dump_config(config), None, build_model, progress)
+        args = (dump_config(config), None, progress)
     results = launch(run_process, args, nproc=nproc, max_restarts=max_restarts, nnodes=nnodes,
                      node_rank=node_rank, master=master, backend=config.distributed.backend,
                      timeout=config.distributed.timeout, debug=debug)

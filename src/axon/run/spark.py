@@ -1,7 +1,7 @@
 """Data-parallel runs on a Spark cluster through pyspark's TorchDistributor (the `spark`
 extra: `pip install axon[spark]`). The driver makes the run folder, which must be on a
 file system every executor sees; Spark starts the processes (torchrun in each barrier
-task), each of which runs `axon.dist.runs.run_process`. When Spark retries a failed
+task), each of which runs `axon.run.distributed.run_process`. When Spark retries a failed
 stage (spark.task.maxFailures), the processes continue from checkpoints/last."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 from axon.dist.errors import DistributedError
-from axon.dist.runs import ModelBuilder, run_process
 from axon.errors import RunDirError
-from axon.train.config import RunConfig
-from axon.train.run import RunSummary, prepare_run, read_run_config
+from axon.run.config import RunConfig
+from axon.run.distributed import run_process
+from axon.run.folder import read_run_config
+from axon.run.runs import RunSummary, prepare_run
 
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)): (.*)$")
 
@@ -29,7 +30,7 @@ def spark_error(err: Exception) -> DistributedError:
     return DistributedError(f"spark: {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}")
 
 
-def spark_train(build_model: ModelBuilder, *, num_processes: int, config: RunConfig | None = None,
+def spark_train(*, num_processes: int, config: RunConfig | None = None,
                 resume: str | Path | None = None, master: str | None = None, local_mode: bool = False,
                 use_gpu: bool = False, progress: bool = True) -> RunSummary:
     """Train `config` (a new run) or continue the run folder `resume` with `num_processes`
@@ -56,10 +57,10 @@ def spark_train(build_model: ModelBuilder, *, num_processes: int, config: RunCon
     session = (builder.master(master) if master else builder).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     if config is not None:
-        _, run_dir = prepare_run(config, build_model(config))
+        _, run_dir = prepare_run(config)
     try:
         distributor = TorchDistributor(num_processes=num_processes, local_mode=local_mode, use_gpu=use_gpu)
-        return distributor.run(run_process, None, str(run_dir.resolve()), build_model, progress)
+        return distributor.run(run_process, None, str(run_dir.resolve()), progress)
     except Exception as err:  # noqa: BLE001 - Spark and py4j raise their own error types
         raise spark_error(err) from None
     finally:

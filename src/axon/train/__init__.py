@@ -1,10 +1,10 @@
-"""The training engine: Trainable, Trainer, callbacks, configs, checkpoints."""
+"""The training engine: Trainable, Trainer, callbacks, optimizer/schedule configs, checkpoints.
+It knows no data set and no model by name (runs from a config are axon.run)."""
 
-from axon.train.config import RunConfig, load_config
 from axon.train.trainable import StepResult, Trainable, evaluate
 from axon.train.trainer import Trainer, run_folder_callbacks, seed_everything
 
 __all__ = [
-    "RunConfig", "StepResult", "Trainable", "Trainer", "evaluate", "load_config",
+    "StepResult", "Trainable", "Trainer", "evaluate",
     "run_folder_callbacks", "seed_everything",
 ]

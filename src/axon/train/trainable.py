@@ -174,6 +174,25 @@ def evaluate_totals(model: nn.Module, loss_fn: LossFn, loader: Iterable, device:
     return [loss_sum, float(total), correct]
 
 
+@torch.no_grad()
+def predict_outputs(model: nn.Module, loader: Iterable, device: torch.device,
+                    precision: Precision | None = None) -> torch.Tensor:
+    """The model's outputs (N, ...) for every batch of `loader`, in order, on the CPU, in
+    float32, in eval mode. A batch is the inputs, or a tuple whose first item is."""
+    was_training = model.training
+    model.eval()
+    outputs = []
+    for batch in loader:
+        inputs = batch if isinstance(batch, torch.Tensor) else batch[0]
+        inputs = to_device(inputs, device, precision.channels_last if precision else False)
+        with precision.autocast() if precision else nullcontext():
+            outputs.append(model(inputs).float().cpu())
+    model.train(was_training)
+    if not outputs:
+        raise ValueError("predict: the data is empty")
+    return torch.cat(outputs)
+
+
 def means(totals: list[float]) -> dict[str, float]:
     """{"loss", "acc"} from [loss sum, samples, correct] (no acc when correct is NaN)."""
     loss_sum, total, correct = totals

@@ -44,6 +44,11 @@ def _lookup(name: str) -> Callable[..., nn.Module]:
     return _BUILDERS[name]
 
 
+def arguments(name: str) -> dict[str, object]:
+    """The builder's keyword arguments and their defaults (inspect.Parameter.empty: none)."""
+    return {k: p.default for k, p in inspect.signature(_lookup(name)).parameters.items()}
+
+
 def create(name: str, **kwargs) -> nn.Module:
     """Build the registered model `name` with the builder's keyword arguments."""
     builder = _lookup(name)

@@ -1,7 +1,7 @@
 import pytest
 
 from axon.errors import ConfigError
-from axon.train.config import RunConfig, apply_overrides, dump_config, load_config, validate_config
+from axon.run.config import RunConfig, apply_overrides, dump_config, load_config, validate_config
 
 
 def write(tmp_path, text, name="run.yaml"):

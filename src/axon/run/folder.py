@@ -1,0 +1,93 @@
+"""The run folder: created once (never reused), with config.yaml (the resolved config)
+and task.json (what the task keeps about the data: class names, input shape,
+preprocessing), so evaluating, predicting and exporting need nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from axon.errors import CheckpointError, RunDirError
+from axon.run.config import RunConfig, load_config
+from axon.train.checkpoint import MODEL_FILE, checkpoint_folder
+
+CONFIG_FILE = "config.yaml"
+TASK_FILE = "task.json"
+
+
+def create_run_dir(out: str | Path, name: str | None) -> Path:
+    """Make a new run folder `out/name` (or `out/<timestamp>`); never reuse one."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunDirError(f"{out}: cannot create the runs folder ({err.strerror})") from None
+    if not out.is_dir():
+        raise RunDirError(f"{out}: the runs folder is not a folder")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidates = [name] if name else [stamp] + [f"{stamp}-{i}" for i in range(2, 100)]
+    for candidate in candidates:
+        path = out / candidate
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise RunDirError(f"{path}: cannot create the run folder ({err.strerror})") from None
+        if not os.access(path, os.W_OK):
+            raise RunDirError(f"{path}: the run folder is not writable")
+        return path
+    raise RunDirError(
+        f"{out / candidates[0]}: run folder already exists; pick another --name, "
+        f"or continue it with `axon train --resume {out / candidates[0]}`"
+    )
+
+
+def read_run_config(run_dir: str | Path) -> RunConfig:
+    """The config of an existing run folder; a folder that is not a run is an error."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: no such run folder")
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise RunDirError(f"{run_dir}: not an axon run folder (no {CONFIG_FILE})")
+    return load_config(run_dir / CONFIG_FILE)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file renamed into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_task_record(run_dir: Path, record: dict) -> None:
+    write_atomically(run_dir / TASK_FILE, json.dumps(record, indent=2) + "\n")
+
+
+def read_task_record(run_dir: str | Path) -> dict:
+    """task.json of a run folder (task, classes, input_shape, preprocessing)."""
+    path = Path(run_dir) / TASK_FILE
+    if not path.is_file():
+        raise RunDirError(f"{run_dir}: run folder has no {TASK_FILE} (written by `axon train` since the task "
+                          f"layer; train the run again)")
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RunDirError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("classes", []), list) \
+            or not isinstance(record.get("task"), str):
+        raise RunDirError(f"{path}: expected an object with 'task' and 'classes', got {str(record)[:80]}")
+    return record
+
+
+def weights_path(run_dir: str | Path, checkpoint: str = "best") -> Path:
+    """RUN_DIR/checkpoints/<checkpoint>/model.safetensors (best or last); missing is an error."""
+    if checkpoint not in {"best", "last"}:
+        raise RunDirError(f"checkpoint: expected best or last, got {checkpoint!r}")
+    folder = Path(run_dir) / "checkpoints" / checkpoint
+    try:
+        return checkpoint_folder(folder) / MODEL_FILE
+    except CheckpointError:
+        raise RunDirError(f"{run_dir}: run has no {checkpoint} checkpoint ({folder} is missing)") from None

@@ -1,0 +1,42 @@
+"""The Task interface: how a run config becomes data, a model, a loss, an evaluation and
+predictions for one kind of problem."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from axon.run.config import RunConfig
+
+
+class Task:
+    """One kind of problem. Subclasses set `name` and implement every method."""
+
+    name: str = ""
+
+    def load_data(self, config: RunConfig) -> Any:
+        """The train/val/test splits the config's `data` section names."""
+        raise NotImplementedError
+
+    def model_args(self, config: RunConfig, data: Any) -> dict:
+        """The zoo builder's arguments: the config's `model.args`, completed with what the
+        data implies (e.g. the number of classes) where the config leaves them out."""
+        raise NotImplementedError
+
+    def check_model(self, config: RunConfig, model: nn.Module, data: Any) -> None:
+        """Raise a ConfigError when `model` cannot take the data's inputs or targets."""
+        raise NotImplementedError
+
+    def loss(self, config: RunConfig) -> nn.Module:
+        raise NotImplementedError
+
+    def record(self, data: Any) -> dict:
+        """What the run folder keeps about the data (JSON): enough to predict on raw inputs."""
+        raise NotImplementedError
+
+    def evaluate(self, outputs: torch.Tensor, targets: torch.Tensor, record: dict) -> Any:
+        """The task's metrics for `outputs` of the model against `targets`."""
+        raise NotImplementedError
