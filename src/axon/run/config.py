@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from axon.errors import ConfigError
 from axon.train.config import OptimizerConfig, ScheduleConfig, Section
@@ -26,17 +26,15 @@ class ModelConfig(Section):
 
 
 class DataConfig(Section):
-    name: Literal["digits", "shapes"] = "digits"
-    """digits: scikit-learn's 8x8 digits; shapes: generated 32x32 shapes and textures."""
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    """digits: the stratified test split."""
-    val_fraction: float = Field(0.1, gt=0, lt=1)
-    """digits: the part of the training split kept for validation."""
-    split_seed: int = 0
-    image_size: int = Field(32, ge=8)
-    """shapes: image height and width."""
-    imbalance: float = Field(1.0, ge=1)
-    """shapes: the training set's most/least frequent class ratio (1: balanced)."""
+    """The data set by name with its reader's arguments as keys beside `name` (see
+    `axon datasets`), e.g. `{name: image_folder, root: photos, resize: 64}`, plus how
+    it is loaded, sampled and augmented. The reader's arguments left out take the
+    reader's defaults (written into the run's config.yaml)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    name: str = "digits"
+    """A registered data set (`axon.data.dataset_names()`): digits, shapes, image_folder, ..."""
     repeat_factor: float | None = Field(None, gt=0, le=1)
     """Repeat-factor sampling threshold t: a sample of a class with frequency f is
     repeated r = max(1, sqrt(t / f)) times per epoch (stochastically rounded)."""
@@ -50,6 +48,34 @@ class DataConfig(Section):
     """Pinned host memory for faster copies to a GPU (ignored on CPU)."""
     prefetch_factor: int | None = Field(None, ge=1)
     """Batches each worker loads ahead (needs num_workers > 0)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reader_arguments(cls, data: Any) -> Any:
+        """Check the keys that are not this section's own against the data set's reader
+        arguments, and fill in the reader's defaults for those not given."""
+        from axon.data import describe_dataset
+        from axon.data.registry import REQUIRED
+
+        if not isinstance(data, dict) or not isinstance(data.get("name", "digits"), str):
+            return data  # the field validation names the problem
+        info = describe_dataset(data.get("name", "digits"))
+        given = [key for key in data if key not in cls.model_fields]
+        for key in given:
+            if key not in info.arguments:
+                close = difflib.get_close_matches(str(key), [*info.arguments, *cls.model_fields], n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ConfigError(f"data.{key}: unknown key ({hint}data set {info.name!r} takes: "
+                                  f"{', '.join(info.arguments) or 'no arguments'}; see `axon datasets`)")
+        missing = [arg for arg in info.required if arg not in data]
+        if missing:
+            raise ConfigError(f"data.{missing[0]}: data set {info.name!r} needs it (none given)")
+        defaults = {arg: default for arg, default in info.arguments.items() if default is not REQUIRED}
+        return {"name": info.name, **defaults, **data}
+
+    def reader_arguments(self) -> dict[str, Any]:
+        """The data set reader's keyword arguments (every key beside this section's own)."""
+        return dict(self.model_extra or {})
 
 
 class InitConfig(Section):
@@ -198,6 +224,8 @@ def _describe(error: dict) -> str:
         return f"{where}: unknown value {error.get('input')!r} (expected {', '.join(expected)}){hint}"
     if error["type"] == "value_error":
         message = error["msg"].removeprefix("Value error, ")
+        if message.startswith(f"{where}."):  # the message names its field in full already
+            return message
         return f"{where}: {message}" if where else message
     return f"{where}: {error['msg']} (got {error.get('input')!r})"
 

@@ -49,7 +49,8 @@ class ClassificationMetrics:
 
 def _ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
     """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division=0)."""
-    return torch.where(denominator > 0, numerator / denominator.clamp(min=1), torch.zeros_like(numerator))
+    safe = torch.where(denominator > 0, denominator, torch.ones_like(denominator))
+    return torch.where(denominator > 0, numerator / safe, torch.zeros_like(numerator))
 
 
 def classification_metrics(logits: torch.Tensor, targets: torch.Tensor, classes: list[str]) -> ClassificationMetrics:

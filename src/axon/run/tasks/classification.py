@@ -18,12 +18,17 @@ class Classification(Task):
     def load_data(self, config):
         from axon.run.data import load_data
 
-        return load_data(config.data)
+        data = load_data(config.data)
+        if data.val is None or data.test is None:
+            missing = "val" if data.val is None else "test"
+            raise ConfigError(f"data: data set {config.data.name!r} gave no {missing} split "
+                              f"(give one, or a {missing}_fraction)")
+        return data
 
     def model_args(self, config, data) -> dict:
         """`model.args`, plus num_classes, in_bands, image_size and input_shape from the data
         for the builder arguments of those names that the config does not give."""
-        shape = tuple(data.train[0][0].shape)
+        shape = tuple(data.input_shape)
         implied = {"num_classes": len(data.classes), "input_shape": list(shape)}
         if len(shape) == 3:
             implied["in_bands"] = shape[0]
@@ -56,8 +61,8 @@ class Classification(Task):
         return build_loss(config.loss, config.label_smoothing, config.focal_gamma)
 
     def record(self, data) -> dict:
-        return {"task": self.name, "classes": list(data.classes), "input_shape": list(data.train[0][0].shape),
-                "preprocessing": dict(getattr(data, "preprocessing", None) or {})}
+        return {"task": self.name, "classes": list(data.classes), "input_shape": list(data.input_shape),
+                "preprocessing": dict(data.preprocessing)}
 
     def evaluate(self, outputs: torch.Tensor, targets: torch.Tensor, record: dict) -> ClassificationMetrics:
         return classification_metrics(outputs.float(), targets, record["classes"])
