@@ -19,11 +19,12 @@ from axon.nn.model import Model
 from axon.nn.norm import BatchNorm, LocalResponseNorm
 from axon.nn.pool import AdaptivePool, GlobalAvgPool, Subsample
 from axon.nn.spec import LAYER_TYPES, SPEC_VERSION, load, read_spec, register_layer, save
-from axon.nn.summary import count_parameters, format_summary
+from axon.nn.summary import ModelSummary, count_parameters, format_summary, summary
 
 __all__ = [
     "ACTIVATIONS", "Activation", "AdaptivePool", "BatchNorm", "Concat", "Conv", "Dense", "Dropout", "Flatten",
     "GlobalAvgPool", "GraphError", "Inception", "Input", "LAYER_TYPES", "Layer", "LocalResponseNorm",
-    "LocallyConnected2d", "Model", "Node", "SPEC_VERSION", "ShapeError", "Softmax", "Subsample", "count_parameters",
-    "format_summary", "load", "read_spec", "register_layer", "save",
+    "LocallyConnected2d", "Model", "ModelSummary", "Node", "SPEC_VERSION", "ShapeError", "Softmax", "Subsample",
+    "count_parameters",
+    "format_summary", "load", "read_spec", "register_layer", "save", "summary",
 ]

@@ -178,7 +178,8 @@ def evaluate_totals(model: nn.Module, loss_fn: LossFn, loader: Iterable, device:
 def predict_outputs(model: nn.Module, loader: Iterable, device: torch.device,
                     precision: Precision | None = None) -> torch.Tensor:
     """The model's outputs (N, ...) for every batch of `loader`, in order, on the CPU, in
-    float32, in eval mode. A batch is the inputs, or a tuple whose first item is."""
+    float32, in eval mode. A batch is the inputs, or a tuple whose first item is (a tensor,
+    or a tuple of the model's inputs)."""
     was_training = model.training
     model.eval()
     outputs = []
@@ -186,7 +187,7 @@ def predict_outputs(model: nn.Module, loader: Iterable, device: torch.device,
         inputs = batch if isinstance(batch, torch.Tensor) else batch[0]
         inputs = to_device(inputs, device, precision.channels_last if precision else False)
         with precision.autocast() if precision else nullcontext():
-            outputs.append(model(inputs).float().cpu())
+            outputs.append(run_model(model, inputs).float().cpu())
     model.train(was_training)
     if not outputs:
         raise ValueError("predict: the data is empty")

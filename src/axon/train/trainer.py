@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 from axon.data.samplers import ResumableSampler
 from axon.errors import ConfigError, TrainingDiverged
@@ -25,17 +25,19 @@ from axon.train.checkpoint import (
     STATE_FILE, checkpoint_folder, load_weights, read_checkpoint, snapshot, snapshot_weights,
 )
 from axon.train.config import OptimizerConfig, ScheduleConfig
+from axon.train.inputs import as_dataset
 from axon.train.losses import build_loss
 from axon.train.optim import build_optimizer, build_schedule
 from axon.train.run_folder import check_writable, run_folder_errors
 from axon.train.restore import check_counters, check_like, check_optimizer_shapes, restoring
 from axon.train.trainable import (
-    FullBatchTrainable, LossFn, Precision, StepResult, Trainable, evaluate_totals, means, to_device,
+    FullBatchTrainable, LossFn, Precision, StepResult, Trainable, evaluate_totals, means, predict_outputs,
+    to_device,
 )
 
 _END = object()
 
-Data = Dataset | DataLoader | tuple
+Data = Dataset | DataLoader | tuple | dict  # the forms axon.train.inputs accepts
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -89,8 +91,9 @@ class Trainer:
     >>> trainer = Trainer(model, epochs=20, batch_size=64, lr=3e-3)
     >>> history = trainer.fit(train_data, val_data)   # list of per-epoch metric dicts
 
-    Data may be a Dataset of (input, target) pairs, a DataLoader, or a tuple (X, y) of
-    tensors. `optimizer` is "adamw", "sgd", an OptimizerConfig, or a callable
+    Data may be a Dataset of (input, target) pairs, a DataLoader, a tuple (X, y) of
+    tensors or NumPy arrays, a dict of columns or a data set of dict items (Hugging Face
+    datasets) read by `input_key`/`target_key` (see axon.train.inputs). `optimizer` is "adamw", "sgd", an OptimizerConfig, or a callable
     `params -> torch.optim.Optimizer`; `schedule` is "onecycle", "step", "constant" or a
     ScheduleConfig. With `run_dir` the run-folder callbacks are added (metrics.csv,
     TensorBoard, curves.png, checkpoints/last and best by `monitor`).
@@ -140,6 +143,8 @@ class Trainer:
         nan_guard: bool = True,
         data_wait_warning: float | None = 0.2,
         sampler: Callable[..., ResumableSampler] | None = None,
+        input_key: str = "input",
+        target_key: str = "label",
     ):
         if epochs <= 0:
             raise ValueError(f"epochs: expected a positive number of epochs, got {epochs}")
@@ -172,6 +177,7 @@ class Trainer:
         self.precision = Precision(self.device, precision, channels_last, scaler)
         self.grad_accum, self.clip_grad_norm = grad_accum, clip_grad_norm
         self.sampler_factory = sampler
+        self.input_key, self.target_key = input_key, target_key
         self.callbacks = list(callbacks)
         if data_wait_warning is not None:
             self.callbacks.append(DataStarvation(data_wait_warning))
@@ -271,13 +277,14 @@ class Trainer:
         """Batch size of validation and evaluation (no gradients: larger batches)."""
         return max(self.batch_size, 512)
 
-    def make_loader(self, data: Data, train: bool) -> DataLoader:
-        """A DataLoader of `data`; training data gets this run's ResumableSampler. A data set
-        with a `collate_fn` attribute (e.g. padding variable-sized samples) batches with it."""
+    def make_loader(self, data: Data, train: bool, what: str | None = None, inputs_only: bool = False) -> DataLoader:
+        """A DataLoader of `data` (any form axon.train.inputs accepts); training data gets
+        this run's ResumableSampler. A data set with a `collate_fn` attribute (e.g. padding
+        variable-sized samples) batches with it."""
+        data = as_dataset(data, what or ("train_data" if train else "data"), self.input_key, self.target_key,
+                          inputs_only)
         if isinstance(data, DataLoader):
             return data
-        if isinstance(data, tuple):
-            data = TensorDataset(*data)
         sampler = None
         share, shares = self.data_shard
         if train:
@@ -363,7 +370,7 @@ class Trainer:
         folder (weights and trainer state, possibly mid-epoch) and continue from it.
         Returns the history: one dict of metrics per epoch."""
         train_loader = self.make_loader(train_data, train=True)
-        val_loader = self.make_loader(val_data, train=False) if val_data is not None else None
+        val_loader = self.make_loader(val_data, train=False, what="val_data") if val_data is not None else None
         if len(train_loader) == 0:
             raise ValueError("train_data: no batches (the data set is empty)")
         self._setup(train_loader)
@@ -482,6 +489,14 @@ class Trainer:
         """Mean loss and accuracy (for classification) of the model on `data`."""
         loader = self.make_loader(data, train=False)
         return means(self.all_reduce_sums(self.evaluation_totals(loader)))
+
+    def predict(self, data: Data | torch.Tensor | np.ndarray) -> torch.Tensor:
+        """The model's outputs (N, ...) for every sample of `data`, in order, on the CPU (eval
+        mode, this trainer's device and precision): inputs alone (a tensor or array, or
+        (X,)), or any form fit accepts (targets are ignored). For class probabilities take
+        `.softmax(1)` of the logits."""
+        loader = self.make_loader(data, train=False, inputs_only=True)
+        return predict_outputs(self.model, loader, self.device, self.precision)
 
 
 def compiled(model: nn.Module, loader: DataLoader, precision: Precision) -> nn.Module:
