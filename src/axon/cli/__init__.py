@@ -18,7 +18,8 @@ import sys
 from axon.errors import AxonError
 
 # Each module defines add_parser(subparsers); the parser it adds sets `func`.
-COMMANDS = ["train", "eval", "models", "datasets", "bench", "classic", "pvm", "lr_find", "batch_find", "spark_train", "detect"]
+COMMANDS = ["train", "eval", "predict", "export", "models", "datasets", "bench", "classic", "pvm", "lr_find",
+            "batch_find", "spark_train", "detect"]
 
 
 def common_options(threads: bool = True) -> argparse.ArgumentParser:

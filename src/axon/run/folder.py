@@ -58,8 +58,12 @@ def read_run_config(run_dir: str | Path) -> RunConfig:
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file renamed into place."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise RunDirError(f"{path}: cannot write the file ({err.strerror})") from None
 
 
 def write_task_record(run_dir: Path, record: dict) -> None:
