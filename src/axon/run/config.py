@@ -35,6 +35,8 @@ class DataConfig(Section):
 
     name: str = "digits"
     """A registered data set (`axon.data.dataset_names()`): digits, shapes, image_folder, ..."""
+    augment: dict[str, Any] | None = None
+    """Training-image augmentation (axon.data.augment), e.g. {recipe: imagenet}."""
     repeat_factor: float | None = Field(None, gt=0, le=1)
     """Repeat-factor sampling threshold t: a sample of a class with frequency f is
     repeated r = max(1, sqrt(t / f)) times per epoch (stochastically rounded)."""
@@ -72,6 +74,14 @@ class DataConfig(Section):
             raise ConfigError(f"data.{missing[0]}: data set {info.name!r} needs it (none given)")
         defaults = {arg: default for arg, default in info.arguments.items() if default is not REQUIRED}
         return {"name": info.name, **defaults, **data}
+
+    @field_validator("augment")
+    @classmethod
+    def _known_augmentation(cls, value: dict | None) -> dict | None:
+        from axon.data.augment import check_augment
+
+        check_augment(value)
+        return value
 
     def reader_arguments(self) -> dict[str, Any]:
         """The data set reader's keyword arguments (every key beside this section's own)."""
@@ -139,9 +149,11 @@ class RunConfig(Section):
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     focal_gamma: float = Field(2.0, ge=0)
     nan_guard: bool = True
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    """Autocast dtype; fp16 (CUDA only) adds loss scaling; bf16 works on CPU too."""
-    channels_last: bool = False
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
+    """Autocast dtype; fp16 (CUDA only) adds loss scaling; bf16 works on CPU too; auto: bf16
+    on a GPU with native bf16, else fp32 (axon.train.trainer.resolve_speedups)."""
+    channels_last: bool | Literal["auto"] = False
+    """NHWC memory layout; auto: on CUDA only."""
     compile: bool = False
     """torch.compile the model (falls back to eager with a warning where it cannot)."""
     grad_accum: int = Field(1, ge=1)

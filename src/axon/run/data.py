@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from axon.data import DataSplits, build_dataset
+from axon.data.augment import AugmentedDataset, build_augmentation
 from axon.data.sampling import CurriculumSampler, RepeatFactorSampler, task_stages
 from axon.errors import ConfigError
 from axon.run.config import DataConfig
@@ -11,6 +12,18 @@ from axon.run.config import DataConfig
 def load_data(config: DataConfig) -> DataSplits:
     """The train/val/test splits of the data set the config names, read with its arguments."""
     return build_dataset(config.name, **config.reader_arguments())
+
+
+def training_set(config: DataConfig, splits: DataSplits, seed: int):
+    """The training set, augmented as `data.augment` says (per-sample draws from the run's
+    seed, the epoch and the sample index)."""
+    augmentation = build_augmentation(config.augment, splits.input_shape)
+    if augmentation is None:
+        return splits.train
+    if not hasattr(splits.train, "unit"):
+        raise ConfigError(f"data.augment: data set {config.name!r} cannot be augmented (augmentation is for "
+                          f"the image readers: image_folder, mnist, fashion_mnist, cifar10, cifar100)")
+    return AugmentedDataset(splits.train, augmentation, seed=seed)
 
 
 def sampler_factory(config: DataConfig, splits: DataSplits):

@@ -15,7 +15,7 @@ from axon.data.resize import ResizedDataset, SizeSchedule, check_fully_convoluti
 from axon.errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged
 from axon.nn.init import init_weights, set_prior_bias
 from axon.run.config import RunConfig, dump_config
-from axon.run.data import sampler_factory
+from axon.run.data import sampler_factory, training_set
 from axon.run.folder import CONFIG_FILE, create_run_dir, read_run_config, write_task_record
 from axon.run.tasks import get_task
 from axon.train.callbacks.curriculum import DropoutOff, ProgressiveResizing
@@ -88,9 +88,9 @@ def model_data_loss(config: RunConfig) -> tuple[nn.Module, Any, nn.Module]:
 
 def _curriculum(config: RunConfig, data):
     """(training data, callbacks) for progressive resizing and dropout switch-off."""
-    train, callbacks = data.train, []
+    train, callbacks = training_set(config.data, data, config.seed), []
     if config.data.resize_schedule:
-        train = ResizedDataset(data.train)
+        train = ResizedDataset(train)
         callbacks.append(ProgressiveResizing(config.data.resize_schedule, train))
     if config.dropout_off_epoch is not None:
         callbacks.append(DropoutOff(config.dropout_off_epoch))
@@ -166,6 +166,7 @@ def prepare_run(config: RunConfig, data: Any | None = None) -> tuple[RunConfig, 
         weights_file(config.init_from)
     matching(model, config.transfer.freeze)
     sampler_factory(config.data, data)
+    training_set(config.data, data, config.seed)
     if config.data.resize_schedule:
         bands = data.train[0][0].shape[0]
         try:

@@ -47,6 +47,18 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
+def resolve_speedups(precision: str, channels_last: bool | str, device: torch.device) -> tuple[str, bool]:
+    """`auto` made explicit for `device`: bf16 autocast where the device computes in bf16
+    natively (a CUDA GPU with bf16 support, compute capability 8.0 or later), else fp32 (on
+    CPUs without AMX/AVX512-BF16 bf16 autocast is slower than fp32); channels_last on CUDA
+    (tensor-core convolutions prefer NHWC), not on the CPU or MPS."""
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if channels_last == "auto":
+        channels_last = device.type == "cuda"
+    return precision, bool(channels_last)
+
+
 def resolve_loss(loss: str | LossFn) -> LossFn:
     """A callable loss as it is, or a loss by name (see axon.train.losses.build_loss)."""
     return loss if callable(loss) else build_loss(loss)
@@ -98,8 +110,8 @@ class Trainer:
     ScheduleConfig. With `run_dir` the run-folder callbacks are added (metrics.csv,
     TensorBoard, curves.png, checkpoints/last and best by `monitor`).
 
-    Speed-ups: `precision` fp32, bf16 (CPU too) or fp16 (CUDA, with loss scaling);
-    `channels_last`; `compile` (torch.compile, eager fallback with a warning);
+    Speed-ups: `precision` fp32, bf16 (CPU too), fp16 (CUDA, with loss scaling) or auto
+    (bf16 on a bf16-capable GPU, else fp32); `channels_last` (auto: on CUDA); `compile` (torch.compile, eager fallback with a warning);
     `grad_accum` micro-batches of `batch_size` per optimizer step (so the effective batch
     is batch_size * grad_accum); `clip_grad_norm`; loader `num_workers`, `pin_memory`,
     `prefetch_factor`. The fraction of each epoch spent waiting for data is logged as
@@ -135,7 +147,7 @@ class Trainer:
         pin_memory: bool = True,
         prefetch_factor: int | None = None,
         precision: str = "fp32",
-        channels_last: bool = False,
+        channels_last: bool | str = False,
         compile: bool = False,
         grad_accum: int = 1,
         clip_grad_norm: float | None = None,
@@ -154,8 +166,10 @@ class Trainer:
             raise ValueError(f"grad_accum: expected >= 1 micro-batches per step, got {grad_accum}")
         if clip_grad_norm is not None and clip_grad_norm <= 0:
             raise ValueError(f"clip_grad_norm: expected a positive norm, got {clip_grad_norm}")
-        if precision not in {"fp32", "bf16", "fp16"}:
-            raise ValueError(f"precision: expected fp32, bf16 or fp16, got {precision!r}")
+        if precision not in {"fp32", "bf16", "fp16", "auto"}:
+            raise ValueError(f"precision: expected fp32, bf16, fp16 or auto, got {precision!r}")
+        if channels_last not in (True, False, "auto"):
+            raise ValueError(f"channels_last: expected true, false or auto, got {channels_last!r}")
         if isinstance(optimizer, str):
             optimizer = OptimizerConfig(name=optimizer, **({"lr": lr} if lr is not None else {}))
         elif isinstance(optimizer, OptimizerConfig) and lr is not None:
@@ -163,6 +177,7 @@ class Trainer:
         self.schedule_config = ScheduleConfig(name=schedule) if isinstance(schedule, str) else schedule
         self.optimizer_config = optimizer
         self.device = resolve_device(device)
+        precision, channels_last = resolve_speedups(precision, channels_last, self.device)
         if precision == "fp16" and self.device.type != "cuda":
             raise ConfigError(
                 f"precision: fp16 needs a CUDA device (this run is on {self.device.type}); use bf16 on CPU"
