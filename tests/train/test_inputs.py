@@ -78,3 +78,16 @@ def test_summary_agrees_with_the_graph_count():
 
     model = zoo.create("digits-cnn")
     assert summary(model, torch.randn(2, 1, 8, 8)).multiply_adds == model.multiply_adds()
+
+
+def test_tensorboard_gets_per_step_loss_and_lr(blobs, small_model, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (x, y), val = blobs
+    trainer = _trainer(small_model, run_dir=tmp_path / "run")
+    trainer.fit((x, y), val)
+    steps = EventAccumulator(str(tmp_path / "run" / "tensorboard" / "steps")).Reload()
+    losses = steps.Scalars("loss")
+    assert [e.step for e in losses] == list(range(1, trainer.global_step + 1))
+    lrs = [e.value for e in steps.Scalars("lr")]
+    assert len(lrs) == trainer.global_step and max(lrs) > lrs[0]  # One Cycle warms up

@@ -45,7 +45,9 @@ class DataConfig(Section):
     (one start epoch per class, the first 0, not decreasing)."""
     resize_schedule: dict[int, int] | None = None
     """Progressive resizing: {start epoch: image size} for fully convolutional models."""
-    num_workers: int = Field(0, ge=0)
+    num_workers: int | Literal["auto"] = "auto"
+    """DataLoader worker processes; auto: 2 (at most the CPU count) for data sets decoded
+    from files when indexed (image_folder), 0 for data sets held in memory."""
     pin_memory: bool = True
     """Pinned host memory for faster copies to a GPU (ignored on CPU)."""
     prefetch_factor: int | None = Field(None, ge=1)
@@ -74,6 +76,13 @@ class DataConfig(Section):
             raise ConfigError(f"data.{missing[0]}: data set {info.name!r} needs it (none given)")
         defaults = {arg: default for arg, default in info.arguments.items() if default is not REQUIRED}
         return {"name": info.name, **defaults, **data}
+
+    @field_validator("num_workers")
+    @classmethod
+    def _workers(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"expected auto or a number >= 0, got {value}")
+        return value
 
     @field_validator("augment")
     @classmethod

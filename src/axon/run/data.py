@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from axon.data import DataSplits, build_dataset
 from axon.data.augment import AugmentedDataset, build_augmentation
 from axon.data.sampling import CurriculumSampler, RepeatFactorSampler, task_stages
@@ -24,6 +26,16 @@ def training_set(config: DataConfig, splits: DataSplits, seed: int):
         raise ConfigError(f"data.augment: data set {config.name!r} cannot be augmented (augmentation is for "
                           f"the image readers: image_folder, mnist, fashion_mnist, cifar10, cifar100)")
     return AugmentedDataset(splits.train, augmentation, seed=seed)
+
+
+def worker_count(config: DataConfig, train) -> int:
+    """`data.num_workers`, with auto made explicit: 2 worker processes (at most the CPU
+    count) when the training set decodes files as it is indexed, else 0 (in memory:
+    workers would only add start-up and copying)."""
+    if config.num_workers != "auto":
+        return config.num_workers
+    reads_files = hasattr(getattr(train, "dataset", train), "paths") or hasattr(train, "paths")
+    return min(2, os.cpu_count() or 1) if reads_files else 0
 
 
 def sampler_factory(config: DataConfig, splits: DataSplits):

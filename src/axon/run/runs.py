@@ -15,7 +15,7 @@ from axon.data.resize import ResizedDataset, SizeSchedule, check_fully_convoluti
 from axon.errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged
 from axon.nn.init import init_weights, set_prior_bias
 from axon.run.config import RunConfig, dump_config
-from axon.run.data import sampler_factory, training_set
+from axon.run.data import sampler_factory, training_set, worker_count
 from axon.run.folder import CONFIG_FILE, create_run_dir, read_run_config, write_task_record
 from axon.run.tasks import get_task
 from axon.train.callbacks.curriculum import DropoutOff, ProgressiveResizing
@@ -97,7 +97,7 @@ def _curriculum(config: RunConfig, data):
     return train, callbacks
 
 
-def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool,
+def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool, train,
              trainer_factory: Callable[..., Trainer] = Trainer, callbacks: list | None = None,
              sampler=None) -> Trainer:
     callbacks = list(callbacks or [])
@@ -113,7 +113,7 @@ def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool,
         monitor_mode=config.checkpoint.mode, checkpoint_every=config.checkpoint.every,
         checkpoint_every_steps=config.checkpoint.every_steps,
         seed=config.seed, device=config.device, deterministic=config.deterministic,
-        num_workers=config.data.num_workers, pin_memory=config.data.pin_memory,
+        num_workers=worker_count(config.data, train), pin_memory=config.data.pin_memory,
         prefetch_factor=config.data.prefetch_factor, precision=config.precision,
         channels_last=config.channels_last, compile=config.compile, grad_accum=config.grad_accum,
         clip_grad_norm=config.clip_grad_norm, progress=progress, nan_guard=config.nan_guard,
@@ -129,7 +129,7 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
     if report and progress:
         print(report, flush=True)
     train, callbacks = _curriculum(config, data)
-    trainer = _trainer(config, model, run_dir, progress, trainer_factory, callbacks,
+    trainer = _trainer(config, model, run_dir, progress, train, trainer_factory, callbacks,
                        sampler_factory(config.data, data))
     last = run_dir / "checkpoints" / "last"
     try:

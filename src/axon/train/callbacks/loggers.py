@@ -47,20 +47,30 @@ class CSVLogger(Callback):
 
 
 class TensorBoardLogger(Callback):
-    """Scalars per epoch in TensorBoard event files under `log_dir` (x axis: epoch)."""
+    """Scalars per epoch in TensorBoard event files under `log_dir` (x axis: epoch), and
+    the training loss and learning rate of every step under `log_dir/steps` (x axis:
+    optimizer step; a run of its own in TensorBoard, so each file is purged on resume by
+    its own counter)."""
 
     main_process_only = True
 
     def __init__(self, log_dir: str | Path):
         self.log_dir = Path(log_dir)
         self._writer = None
+        self._steps = None
 
     def on_fit_start(self, trainer) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        # On resume, events past the restored epoch (from a killed run) are discarded.
+        # On resume, events past the restored epoch/step (from a killed run) are discarded.
         self._writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None,
                                      flush_secs=10)  # its own thread flushes; closed (flushed) at the end
+        self._steps = SummaryWriter(str(self.log_dir / "steps"), flush_secs=10,
+                                    purge_step=trainer.global_step + 1 if trainer.global_step else None)
+
+    def on_batch_end(self, trainer, result) -> None:
+        self._steps.add_scalar("loss", result.loss.item(), global_step=trainer.global_step)
+        self._steps.add_scalar("lr", trainer.optimizer.param_groups[0]["lr"], global_step=trainer.global_step)
 
     def on_epoch_end(self, trainer, metrics) -> None:
         for key, value in metrics.items():
@@ -68,6 +78,7 @@ class TensorBoardLogger(Callback):
                 self._writer.add_scalar(key, value, global_step=trainer.epoch)
 
     def on_fit_end(self, trainer, status) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        for writer in (self._writer, self._steps):
+            if writer is not None:
+                writer.close()
+        self._writer = self._steps = None
