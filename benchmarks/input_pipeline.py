@@ -89,7 +89,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         photos = write_folder(tmp / "photos", 8, max(1, args.images // 8), 256, "RGB", ".jpg")
-        splits = build_dataset("image_folder", root=str(photos), resize=256, crop=224, val_fraction=0.1,
+        splits = build_dataset("image_folder", root=str(photos), resize=256, crop=224, val_fraction=0.25,
                                normalize="imagenet")
         augmented = AugmentedDataset(splits.train, build_augmentation({"recipe": "imagenet"}, splits.input_shape))
         rates = {w: loader_rate(augmented, w, 16) for w in (0, 1)}

@@ -34,3 +34,5 @@ def test_predict_on_raw_test_images_equals_eval(tmp_path, capsys):
         truth = record["classes"].index(p["input"].split("/")[-2])
         confusion[truth, record["classes"].index(p["top"][0]["class"])] += 1
     np.testing.assert_array_equal(confusion, evaluation["confusion"])
+    assert main(["export", str(run), "--format", "torchscript"]) == 0  # the README's own-data commands, in order
+    assert (run / "export" / "model.pt").is_file()
