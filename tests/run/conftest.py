@@ -20,5 +20,11 @@ def write_image_folder(root, classes=("circle", "square", "stripes"), per_class=
 
 
 @pytest.fixture
+def folder_writer():
+    """write_image_folder, for tests that need more than one folder."""
+    return write_image_folder
+
+
+@pytest.fixture
 def image_folder(tmp_path):
     return write_image_folder(tmp_path / "photos")

@@ -6,14 +6,13 @@ import json
 
 import numpy as np
 import yaml
-from conftest import write_image_folder
 
 from axon.cli import main
 
 
-def test_predict_on_raw_test_images_equals_eval(tmp_path, capsys):
-    train = write_image_folder(tmp_path / "train", per_class=8, size=24)
-    test = write_image_folder(tmp_path / "test", per_class=4, size=30, seed=1)
+def test_predict_on_raw_test_images_equals_eval(tmp_path, capsys, folder_writer):
+    train = folder_writer(tmp_path / "train", per_class=8, size=24)
+    test = folder_writer(tmp_path / "test", per_class=4, size=30, seed=1)
     config = {"model": {"name": "shapes-cnn", "args": {"width": 4}}, "epochs": 1, "batch_size": 8,
               "out": str(tmp_path / "runs"), "name": "img",
               "data": {"name": "image_folder", "root": str(train), "test": str(test), "resize": 20, "crop": 16,
