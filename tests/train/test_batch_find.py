@@ -68,8 +68,14 @@ def test_batch_find_on_cpu_restores_the_model():
 def test_cli_prints_the_table(tmp_path, capsys):
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({"model": {"name": "digits-mlp", "args": {"hidden": 16}}, "device": "cpu"}))
-    assert main(["batch-find", str(config), "--start", "8", "--max-batch", "32", "--steps", "1"]) == 0
+    before = torch.get_num_threads()
+    try:
+        assert main(["batch-find", str(config), "--start", "8", "--max-batch", "32", "--steps", "1",
+                     "--threads", "1"]) == 0
+    finally:
+        torch.set_num_threads(before)
     out = capsys.readouterr().out
     assert "samples/s" in out and "fastest batch (samples/s): " in out
+    assert "digits-mlp on cpu, 1 thread," in out  # measured at the run's thread count
     assert main(["batch-find", str(config), "--start", "64", "--max-batch", "32"]) == 2
     assert "start 64 and max_batch 32" in capsys.readouterr().err

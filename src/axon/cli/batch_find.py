@@ -11,7 +11,8 @@ Find a batch size for a run config's model, data, loss and optimizer. On a GPU (
 config's device): the largest batch that fits in memory, by doubling from --start until
 out of memory and then bisecting. On a CPU: the batch with the best training throughput
 (samples/s), by doubling from --start until two doublings in a row bring no
-improvement. Every trial times --steps full training steps after one warm-up step, and
+improvement, measured with the threads `axon train` uses (--threads N, default: the cores
+this process may use). Every trial times --steps full training steps after one warm-up step, and
 a table of the trials is printed. Batches go up to --max-batch (default: the training
 set's size). Nothing is written."""
 
@@ -31,6 +32,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from axon.errors import ConfigError
     from axon.train.batch_find import batch_find, format_trials
     from axon.run import RunConfig, load_config, model_data_loss
@@ -44,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise ConfigError(str(err)) from None
     what = "largest batch that fits" if result.mode == "memory" else "fastest batch (samples/s)"
-    print(f"batch-find: {config.model.name} on {result.device}, {config.optimizer.name}, batches up to {result.limit}")
+    count = torch.get_num_threads()
+    threads = f", {count} thread{'s' if count != 1 else ''}" if result.mode != "memory" else ""
+    print(f"batch-find: {config.model.name} on {result.device}{threads}, {config.optimizer.name}, "
+          f"batches up to {result.limit}")
     print(format_trials(result))
     print(f"{what}: {result.best}  (config: batch_size)")
     return 0
