@@ -49,5 +49,10 @@ else DP_ARGS="--nproc 1 --model shapes-cnn --samples 20000 --global-batch 256 --
 section "Data-parallel overhead on one device (1 launched process vs the plain Trainer)" \
   bash -c "echo '\`\`\`'; $PYTHON benchmarks/data_parallel.py $DP_ARGS; status=\$?; echo '\`\`\`'; exit \$status"
 
+if [ -n "$TINY_FLAG" ]; then PIPE_ARGS="--stages 2 --microbatches 1 4 --batch 8 --steps 1"
+else PIPE_ARGS="--stages 2 --microbatches 1 4 16 --batch 256 --steps 10"; fi
+section "Pipeline parallelism: stage bytes and bubble (nccl with a GPU per stage, else gloo on CPU)" \
+  bash -c "echo '\`\`\`'; $PYTHON benchmarks/pipeline.py $PIPE_ARGS; status=\$?; echo '\`\`\`'; exit \$status"
+
 echo "gpu_check: report in $REPORT" >&2
 exit $FAILED

@@ -144,3 +144,33 @@ def test_a_sharded_run_from_the_cli_trains_and_its_checkpoint_evaluates(tmp_path
     accuracy = float(evaluation.stdout.split("checkpoint):")[1].split()[0])
     assert accuracy > 0.5  # one epoch of the MLP on the digits
     assert marked(marker) == []
+
+
+PIPELINE = {"strategy": "pipeline", "stages": 2, "microbatches": 4, "schedule": "1f1b", "split_at": ["dense1"]}
+
+
+def test_a_pipeline_config_that_does_not_fit_the_processes_is_one_line_error(tmp_path, capsys):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, "out": str(tmp_path / "runs"), "distributed": PIPELINE}))
+    assert main(["train", str(path), "--nproc", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "distributed.stages 2 x data_parallel 1 = 2 processes, but the job has 3 (start it with --nproc 2)" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_pipeline_run_from_the_cli_trains_and_its_checkpoint_evaluates(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, "epochs": 1, "out": str(tmp_path / "runs"), "distributed": PIPELINE}))
+    marker = new_marker()
+    process = axon_process(tmp_path, marker, path, "--nproc", 2, "--name", "piped")
+    out, err = finish(process)
+    assert process.returncode == 0, err
+    assert "pipeline: 2 processes = 2 stages x 1 pipeline(s), 4 micro-batches (1f1b), global batch 32" in out
+    assert out.count("done: completed, 1 epochs") == 1
+    evaluation = subprocess.run([sys.executable, "-m", "axon", "eval", str(tmp_path / "runs" / "piped")],
+                                capture_output=True, text=True, timeout=300)
+    assert evaluation.returncode == 0, evaluation.stderr
+    accuracy = float(evaluation.stdout.split("checkpoint):")[1].split()[0])
+    assert accuracy > 0.5  # one epoch of the MLP on the digits, trained in two stages
+    assert marked(marker) == []

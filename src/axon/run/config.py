@@ -131,9 +131,22 @@ class DistributedConfig(Section):
     """auto: nccl when the processes use GPUs (one each), else gloo."""
     timeout: float = Field(300.0, gt=0)
     """Seconds a collective, or the start-up rendezvous, may wait before the run fails."""
-    strategy: Literal["ddp", "fsdp"] = "ddp"
+    strategy: Literal["ddp", "fsdp", "pipeline"] = "ddp"
     """ddp: every process holds the whole model; fsdp: parameters, gradients and optimizer
-    state are sharded across the processes (PyTorch FSDP), for models that do not fit one."""
+    state are sharded across the processes (PyTorch FSDP), for models that do not fit one;
+    pipeline: the model is cut into `stages` stages, one per process (model parallelism)."""
+    stages: int = Field(2, ge=2)
+    """pipeline: stages (processes per pipeline); processes = stages * data_parallel."""
+    microbatches: int = Field(4, ge=1)
+    """pipeline: micro-batches each batch is split into (as grad_accum would split it)."""
+    schedule: Literal["gpipe", "1f1b"] = "gpipe"
+    """pipeline: GPipe (all forwards, then all backwards) or 1F1B (needs microbatches >= stages)."""
+    split_at: list[str] | None = None
+    """pipeline: the layers where stages 2.. start (stages - 1 names); null: balanced cuts."""
+    balance: Literal["parameters", "multiply_adds"] = "parameters"
+    """pipeline: what balanced cuts balance along the layer order."""
+    data_parallel: int = Field(1, ge=1)
+    """pipeline: copies of the pipeline, each with batch_size samples per step (averaged gradients)."""
 
 
 class EarlyStoppingConfig(Section):
@@ -208,8 +221,9 @@ class RunConfig(Section):
 
     @model_validator(mode="after")
     def _sharding_needs_a_first_order_optimizer(self) -> RunConfig:
-        if self.distributed.strategy == "fsdp" and self.optimizer.name == "lbfgs":
-            raise ValueError("distributed.strategy: fsdp cannot run the lbfgs optimizer (use sgd or adamw)")
+        if self.distributed.strategy in ("fsdp", "pipeline") and self.optimizer.name == "lbfgs":
+            raise ValueError(f"distributed.strategy: {self.distributed.strategy} cannot run the lbfgs optimizer "
+                             f"(use sgd or adamw)")
         return self
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from axon.dist.group import broadcast_text, check_same_config, collective, join, leave
 from axon.dist.launch import check_options, launch
+from axon.dist.pipeline_trainer import PipelineTrainer, check_pipeline_options
 from axon.dist.trainer import DistributedTrainer
 from axon.errors import ConfigError, RunDirError
 from axon.run.config import RunConfig, dump_config, validate_config
@@ -26,7 +27,33 @@ from axon.train.trainer import Trainer
 
 def trainer_factory(config: RunConfig) -> Callable[..., Trainer]:
     """What builds each process's Trainer."""
-    return partial(DistributedTrainer, timeout=config.distributed.timeout, strategy=config.distributed.strategy)
+    d = config.distributed
+    if d.strategy == "pipeline":
+        return partial(PipelineTrainer, timeout=d.timeout, stages=d.stages, microbatches=d.microbatches,
+                       pipeline_schedule=d.schedule, split_at=d.split_at, balance=d.balance,
+                       data_parallel=d.data_parallel)
+    return partial(DistributedTrainer, timeout=d.timeout, strategy=d.strategy)
+
+
+def check_pipeline_config(config: RunConfig, processes: int) -> None:
+    """A pipeline config that cannot run with `processes` processes is a ConfigError now,
+    before any folder is made or process started."""
+    d = config.distributed
+    if d.strategy != "pipeline":
+        return
+    options = {"grad_accum": config.grad_accum, "precision": config.precision, "compile": config.compile,
+               "clip_grad_norm": config.clip_grad_norm, "channels_last": config.channels_last,
+               "optimizer": config.optimizer}
+    check_pipeline_options(processes, d.stages, d.data_parallel, d.microbatches, d.schedule, options)
+
+
+def describe_layout(config: RunConfig, world_size: int) -> str:
+    """The start-up line: processes, strategy and global batch."""
+    d = config.distributed
+    if d.strategy == "pipeline":
+        return (f"pipeline: {world_size} processes = {d.stages} stages x {d.data_parallel} pipeline(s), "
+                f"{d.microbatches} micro-batches ({d.schedule}), global batch {config.batch_size * d.data_parallel}")
+    return f"data-parallel: {world_size} processes, global batch {config.batch_size * world_size}"
 
 
 def restart_count() -> int:
@@ -67,8 +94,8 @@ def run_process(config_yaml: str | None, run_dir: str | None, progress: bool) ->
         path = Path(run_dir) if run_dir is not None else _run_folder(config)
         if rank == 0 and progress:
             again = f", restart {restart_count()}" if restart_count() else ""
-            print(f"data-parallel: {dist.get_world_size()} processes ({dist.get_backend()}{again}), "
-                  f"global batch {config.batch_size * dist.get_world_size()}, run folder {path}", flush=True)
+            print(f"{describe_layout(config, dist.get_world_size())} ({dist.get_backend()}{again}), "
+                  f"run folder {path}", flush=True)
         summary = continue_run(path, progress and rank == 0,
                                trainer_factory(config))
         # Leave together: a process that tears its gloo connections down while a peer is
@@ -90,6 +117,7 @@ def launch_run(*, config: RunConfig | None = None, resume: str | Path | None = N
         raise ValueError("launch_run: give a config or a run folder to resume, not both")
     backend = (config or read_run_config(resume)).distributed.backend
     check_options(nproc, max_restarts, nnodes, node_rank, master, backend)  # before making a folder
+    check_pipeline_config(config or read_run_config(resume), nproc * nnodes)
     if resume is not None:
         resume = Path(resume)
         config = read_run_config(resume)

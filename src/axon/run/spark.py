@@ -14,7 +14,7 @@ from pathlib import Path
 from axon.dist.errors import DistributedError
 from axon.errors import RunDirError
 from axon.run.config import RunConfig
-from axon.run.distributed import run_process
+from axon.run.distributed import check_pipeline_config, run_process
 from axon.run.folder import read_run_config
 from axon.run.runs import RunSummary, prepare_run
 
@@ -51,6 +51,7 @@ def spark_train(*, num_processes: int, config: RunConfig | None = None,
         read_run_config(run_dir)
         if not (run_dir / "checkpoints" / "last").is_dir():
             raise RunDirError(f"{run_dir}: run has no checkpoint to resume ({run_dir / 'checkpoints' / 'last'} is missing)")
+    check_pipeline_config(config or read_run_config(resume), num_processes)
     if master and master.startswith("local"):  # the processes run this interpreter, which has axon
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("axon spark-train").config("spark.ui.showConsoleProgress", "false")
