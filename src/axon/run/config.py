@@ -77,6 +77,13 @@ class DataConfig(Section):
         defaults = {arg: default for arg, default in info.arguments.items() if default is not REQUIRED}
         return {"name": info.name, **defaults, **data}
 
+    @model_validator(mode="after")
+    def _prefetch_needs_workers(self) -> DataConfig:
+        if self.prefetch_factor is not None and self.num_workers == 0:
+            raise ValueError(f"prefetch_factor: {self.prefetch_factor} needs loader workers (num_workers >= 1; "
+                             f"it is 0)")
+        return self
+
     @field_validator("num_workers")
     @classmethod
     def _workers(cls, value: int | str) -> int | str:
@@ -162,7 +169,7 @@ class RunConfig(Section):
     name: str | None = None
     """Run folder name under `out`; a timestamp when not given."""
     out: str = "runs"
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
     deterministic: bool = True
     device: str = "auto"
     epochs: int = Field(20, gt=0)
@@ -199,8 +206,10 @@ class RunConfig(Section):
     @field_validator("name")
     @classmethod
     def _plain_folder_name(cls, value: str | None) -> str | None:
-        if value is not None and (not value or "/" in value or "\\" in value or value in {".", ".."}):
-            raise ValueError(f"must be a plain folder name without slashes, got {value!r}")
+        if value is not None and (not value or "/" in value or "\\" in value or value.startswith(".")
+                                  or len(value) > 200 or any(ord(c) < 32 or c == "\x7f" for c in value)):
+            raise ValueError(f"must be a plain folder name (no slashes or control characters, not starting "
+                             f"with '.', at most 200 characters), got {value!r}")
         return value
 
     @field_validator("task")
@@ -215,7 +224,7 @@ class RunConfig(Section):
     @field_validator("device")
     @classmethod
     def _known_device(cls, value: str) -> str:
-        if value not in {"auto", "cpu", "mps"} and not value.startswith("cuda"):
+        if value not in {"auto", "cpu", "mps"} and not re.fullmatch(r"cuda(:\d{1,3})?", value):
             raise ValueError(f"expected auto, cpu, cuda, cuda:N or mps, got {value!r}")
         return value
 
@@ -278,6 +287,27 @@ def validate_config(data: Any, source: str = "config") -> RunConfig:
         raise ConfigError(f"{source}: {problems}") from None
 
 
+MAX_YAML_DEPTH = 50
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """A SafeLoader without aliases (`*name`: a 400-byte file can expand to gigabytes)
+    and with nesting at most MAX_YAML_DEPTH deep; a run config needs neither."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed in a run config",
+                                       problem_mark=self.peek_event().start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.MarkedYAMLError(problem=f"nested deeper than {MAX_YAML_DEPTH} levels",
+                                           problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML run config."""
     path = Path(path)
@@ -286,7 +316,9 @@ def load_config(path: str | Path) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: config path is not a file")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_bytes().decode("utf-8"), Loader=_PlainLoader)  # noqa: S506 (a SafeLoader)
+    except RecursionError:
+        raise ConfigError(f"{path}: YAML nested too deeply") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         position = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

@@ -4,15 +4,28 @@ The run config (`axon.run.config`) holds them as its `optimizer` and `schedule` 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Section(BaseModel):
     """A config section: unknown keys are errors; assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        """`epochs: true` is an error, not one epoch (pydantic reads a bool as 0 or 1)."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if isinstance(value, bool) and field is not None:
+                    kinds = set(getattr(field.annotation, "__args__", (field.annotation,)))
+                    if kinds & {int, float} and bool not in kinds:
+                        raise ValueError(f"{key}: expected a number, got {value!r}")
+        return data
 
 
 class ParamGroupConfig(Section):

@@ -44,7 +44,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
     """`auto` is cuda when available, else cpu."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(f"device: {device!r} is not a device ({str(err).splitlines()[0]})") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if (device.index or 0) >= count:
+            raise ConfigError(f"device: {device} is not on this machine ({count} CUDA devices"
+                              f"{'' if count else '; use cpu'})")
+    return device
 
 
 def resolve_speedups(precision: str, channels_last: bool | str, device: torch.device) -> tuple[str, bool]:
