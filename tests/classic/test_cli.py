@@ -55,15 +55,22 @@ def test_weights_rejects_bad_files(capsys, tmp_path):
 
 
 def test_hopfield_experiments(capsys, tmp_path):
-    code, out, _ = run(capsys, "hopfield", "--neurons", "100", "--patterns", "4")
-    assert code == 0 and "async recall:overlap 1.0000" in out
+    code, out, _ = run(capsys, "hopfield", "--neurons", "100", "--patterns", "4", "--out", str(tmp_path))
+    assert code == 0 and "async recall:overlap 1.0000" in out and "recall drawn: overlap 0.40 -> 1.00" in out
+    assert is_png(tmp_path / "hopfield_recall.png")
+    code, out, _ = run(capsys, "hopfield-rules", "--neurons", "40", "--alphas", "0.1", "0.5", "--trials", "1",
+                       "--cues", "2", "--out", str(tmp_path))
+    assert code == 0 and "pseudo-inverse" in out and is_png(tmp_path / "hopfield_rules.png")
+    code, out, _ = run(capsys, "hopfield-states", "--neurons", "60", "--temperatures", "0.2", "1.5",
+                       "--census-patterns", "1", "3", "--starts", "4", "--out", str(tmp_path))
+    assert code == 0 and "mixture" in out and is_png(tmp_path / "hopfield_states.png")
     code, out, _ = run(capsys, "capacity", "--sizes", "50", "--alphas", "0.05", "0.3", "--trials", "1",
                        "--out", str(tmp_path))
     assert code == 0 and "theory" in out and is_png(tmp_path / "hopfield_capacity.png")
     code, out, _ = run(capsys, "modern-hopfield", "--dim", "16", "--patterns", "8", "64", "--betas", "0.1", "2",
                        "--queries", "10", "--out", str(tmp_path))
     assert code == 0 and is_png(tmp_path / "modern_hopfield.png")
-    code, _, err = run(capsys, "hopfield", "--flip", "1.5")
+    code, _, err = run(capsys, "hopfield", "--flip", "1.5", "--out", str(tmp_path))
     assert code == 2 and "flip_fraction: expected a number in [0, 1], got 1.5" in err
 
 

@@ -212,9 +212,10 @@ def test_recorded_energy_trace():
     xi = random_patterns(10, 60, seed=5)
     net = HopfieldNetwork(max_sweeps=5).fit(xi)
     cue = corrupt(xi[:2], 0.3, torch.Generator().manual_seed(0))
-    trace = []
-    final, sweeps = net.run(cue, record=trace)
+    trace, states = [], []
+    final, sweeps = net.run(cue, on_update=lambda s, e: (trace.append(e), states.append(s.clone())))
     energies = torch.stack(trace)  # (updates, cues)
+    assert torch.allclose(energies[7], energy(net.couplings_, states[7]), atol=1e-4)
     assert energies.shape == (sweeps * 60, 2)
     assert torch.all(energies[1:] <= energies[:-1] + 1e-5)
     assert torch.allclose(energies[-1], net.energy(final), atol=1e-4)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from axon.classic._checks import check_positive, generator
-from axon.classic.hopfield import hebbian_couplings, overlap, run_async
+from axon.classic.hopfield import RULES, couplings_for, overlap, run_async
 from axon.errors import AxonError
 
 ALPHA_C = 0.138
@@ -59,8 +59,9 @@ class CapacityResult:
 
 
 def capacity_curve(sizes, alphas, trials: int = 4, cues: int = 8, max_sweeps: int = 50, seed: int = 0,
-                   device: str = "cpu", progress=None, max_bytes: int = 2**29) -> CapacityResult:
-    """Run the capacity experiment for each N in `sizes` and load in `alphas`.
+                   device: str = "cpu", progress=None, max_bytes: int = 2**29, rule: str = "hebb") -> CapacityResult:
+    """Run the capacity experiment for each N in `sizes` and load in `alphas`, the
+    patterns stored with learning `rule` (one of hopfield.RULES).
 
     Each (N, alpha) uses `trials` networks and starts from `cues` stored patterns of each
     (fewer when p < cues). The networks of one N run together, in groups whose couplings
@@ -76,6 +77,8 @@ def capacity_curve(sizes, alphas, trials: int = 4, cues: int = 8, max_sweeps: in
     check_positive(trials, "trials", integer=True)
     check_positive(cues, "cues", integer=True)
     check_positive(max_bytes, "max_bytes", integer=True)
+    if rule not in RULES:
+        raise AxonError(f"rule: expected one of {', '.join(RULES)}, got {rule!r}")
     gen = generator(seed)
     overlaps, perfect = [], []
     for done, n in enumerate(sizes, 1):
@@ -84,7 +87,7 @@ def capacity_curve(sizes, alphas, trials: int = 4, cues: int = 8, max_sweeps: in
         stored = [torch.randint(0, 2, (trials, p, n), generator=gen).float().mul_(2).sub_(1) for p in loads]
         order_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
         per_group = max(1, max_bytes // (trials * n * n * 4))  # loads whose float32 couplings fit
-        m = torch.cat([_recall_overlaps(stored[start:start + per_group], n_cues, max_sweeps, order_seed, device)
+        m = torch.cat([_recall_overlaps(stored[start:start + per_group], n_cues, max_sweeps, order_seed, device, rule)
                        for start in range(0, len(loads), per_group)])  # (alphas, trials * cues)
         overlaps.append(m.mean(1).tolist())
         perfect.append((m == 1).float().mean(1).tolist())
@@ -93,12 +96,12 @@ def capacity_curve(sizes, alphas, trials: int = 4, cues: int = 8, max_sweeps: in
     return CapacityResult(sizes=sizes, alphas=alphas, overlaps=overlaps, perfect=perfect)
 
 
-def _recall_overlaps(stored, n_cues, max_sweeps, order_seed, device) -> torch.Tensor:
+def _recall_overlaps(stored, n_cues, max_sweeps, order_seed, device, rule) -> torch.Tensor:
     """Final overlaps (len(stored), trials * n_cues) of asynchronous recall started from
     the first n_cues stored patterns; stored: one (trials, p, N) tensor per load, all run
     as one batch. The update order comes from `order_seed`, so grouping the loads
     differently gives the same result (a network at a fixed point stays there)."""
-    couplings = torch.cat([hebbian_couplings(patterns) for patterns in stored]).to(device)  # (loads * trials, N, N)
+    couplings = torch.cat([couplings_for(rule, patterns.to(device)) for patterns in stored])  # (loads * trials, N, N)
     starts = torch.cat([patterns[:, :n_cues] for patterns in stored]).to(device)  # (loads * trials, cues, N)
     final, _ = run_async(couplings, starts, max_sweeps, generator(order_seed))
     return overlap(final, starts).reshape(len(stored), -1).cpu()

@@ -76,9 +76,10 @@ class RecallDemo:
     stored_energy: float
 
 
-def hopfield_recall_demo(n_neurons: int = 200, n_patterns: int = 10, flip_fraction: float = 0.2, seed: int = 0) -> RecallDemo:
-    """Store random patterns, corrupt each, and recall with asynchronous and synchronous
-    updates."""
+def hopfield_recall_demo(n_neurons: int = 200, n_patterns: int = 10, flip_fraction: float = 0.2, seed: int = 0,
+                         rule: str = "hebb", temperature: float = 0.0) -> RecallDemo:
+    """Store random patterns with `rule`, corrupt each, and recall with asynchronous and
+    synchronous updates at `temperature`."""
     check_positive(n_neurons, "n_neurons", integer=True)
     check_positive(n_patterns, "n_patterns", integer=True)
     check_fraction(flip_fraction, "flip_fraction")
@@ -87,7 +88,7 @@ def hopfield_recall_demo(n_neurons: int = 200, n_patterns: int = 10, flip_fracti
     cues = corrupt(patterns, flip_fraction, gen)
     recalled, energies = {}, {}
     for update in ("async", "sync"):
-        net = HopfieldNetwork(update=update, random_state=seed).fit(patterns)
+        net = HopfieldNetwork(rule=rule, update=update, temperature=temperature, random_state=seed).fit(patterns)
         final = net.recall(cues)
         recalled[update] = float(overlap(final, patterns).mean())
         energies[update] = float(net.energy(final).mean())

@@ -90,28 +90,34 @@ def energy(couplings: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
     return -0.5 * ((states @ couplings) * states).sum(-1)
 
 
-def _update(field: torch.Tensor, states: torch.Tensor, temperature: float, gen: torch.Generator) -> torch.Tensor:
+def _is_zero(temperature) -> bool:
+    return not isinstance(temperature, torch.Tensor) and temperature == 0
+
+
+def _update(field: torch.Tensor, states: torch.Tensor, temperature, gen: torch.Generator) -> torch.Tensor:
     """New states of neurons with local fields `field`: sign(field) keeping the state on a
-    zero field at temperature 0, Glauber's stochastic rule above it."""
-    if temperature == 0:
+    zero field at temperature 0, Glauber's stochastic rule above it. `temperature` is a
+    number or a positive tensor broadcasting against `field` (one per network or state)."""
+    if _is_zero(temperature):
         return torch.where(field == 0, states, field.sign())
     up = torch.rand(field.shape, generator=gen, device=field.device) < torch.sigmoid(2 * field / temperature)
     return torch.where(up, 1.0, -1.0).to(states.dtype)
 
 
 def run_async(couplings: torch.Tensor, states: torch.Tensor, max_sweeps: int, gen: torch.Generator,
-              temperature: float = 0.0, record: list | None = None) -> tuple[torch.Tensor, int]:
+              temperature=0.0, on_update=None) -> tuple[torch.Tensor, int]:
     """Asynchronous dynamics: sweeps visiting the N neurons in a random order, one neuron
     at a time (for every state and network of the batch at once), until a sweep changes
     nothing (temperature 0 only) or `max_sweeps` sweeps.
 
     couplings (..., N, N) with zero diagonal, states (..., n_states, N). Returns the final
     states and the number of sweeps run. Local fields are kept up to date incrementally,
-    so a sweep costs O(N * n_states * N). When `record` is a list, the energy after every
-    single-neuron update ((..., n_states) each, N per sweep) is appended to it."""
+    so a sweep costs O(N * n_states * N). `on_update(states, energies)`, when given, is
+    called after every single-neuron update with the current states and their energies
+    (..., n_states), the latter kept up to date incrementally (dH = -dS_i a_i)."""
     states = states.clone()
     fields = states @ couplings
-    current = energy(couplings, states) if record is not None else None
+    current = energy(couplings, states) if on_update is not None else None
     n = states.shape[-1]
     for sweep in range(1, max_sweeps + 1):
         changed = False
@@ -119,26 +125,27 @@ def run_async(couplings: torch.Tensor, states: torch.Tensor, max_sweeps: int, ge
             old = states[..., i]
             new = _update(fields[..., i], old, temperature, gen)
             delta = new - old  # 0 or +-2
-            if record is not None:
-                current = current - delta * fields[..., i]  # dH = -dS_i a_i when J_ii = 0
-                record.append(current)
+            if on_update is not None:
+                current = current - delta * fields[..., i]
             if torch.any(delta != 0):
                 changed = True
                 states[..., i] = new
                 fields.addcmul_(delta.unsqueeze(-1), couplings[..., i, :].unsqueeze(-2))
-        if not changed and temperature == 0:
+            if on_update is not None:
+                on_update(states, current)
+        if not changed and _is_zero(temperature):
             return states, sweep
     return states, max_sweeps
 
 
 def run_sync(couplings: torch.Tensor, states: torch.Tensor, max_sweeps: int, gen: torch.Generator | None = None,
-             temperature: float = 0.0) -> tuple[torch.Tensor, int]:
+             temperature=0.0) -> tuple[torch.Tensor, int]:
     """Synchronous dynamics: every neuron updated at once from the previous states, until
     nothing changes (temperature 0) or `max_sweeps` steps (it may end in a 2-cycle).
     Shapes as run_async."""
     for sweep in range(1, max_sweeps + 1):
         new = _update(states @ couplings, states, temperature, gen)
-        if temperature == 0 and torch.equal(new, states):
+        if _is_zero(temperature) and torch.equal(new, states):
             return new, sweep
         states = new
     return states, max_sweeps
@@ -198,14 +205,14 @@ class HopfieldNetwork(AcceptsSparse, BaseEstimator):
         if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) or self.temperature < 0:
             raise AxonError(f"temperature: expected a number >= 0, got {self.temperature!r}")
 
-    def run(self, cues, record: list | None = None) -> tuple[torch.Tensor, int]:
+    def run(self, cues, on_update=None) -> tuple[torch.Tensor, int]:
         """Run the dynamics from `cues` (n_states, N): the final states (n_states, N) and
-        the number of sweeps. `record` as in run_async (asynchronous updates only)."""
+        the number of sweeps. `on_update` as in run_async (asynchronous updates only)."""
         self._check_dynamics()
         states = self._fitted_states(cues, "cues")
         gen = generator(self.random_state, states.device)
         if self.update == "async":
-            return run_async(self.couplings_, states, self.max_sweeps, gen, float(self.temperature), record)
+            return run_async(self.couplings_, states, self.max_sweeps, gen, float(self.temperature), on_update)
         return run_sync(self.couplings_, states, self.max_sweeps, gen, float(self.temperature))
 
     def recall(self, cues) -> torch.Tensor:

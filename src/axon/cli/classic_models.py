@@ -1,5 +1,5 @@
-"""`axon classic gates|perceptron|xor|voting|weights|hopfield|capacity|modern-hopfield|
-boltzmann|rbm|dbn`: the experiments of axon.classic. Each prints its result and writes its
+"""`axon classic gates|perceptron|xor|voting|weights|hopfield|hopfield-rules|hopfield-states|
+capacity|modern-hopfield|boltzmann|rbm|dbn`: the experiments of axon.classic. Each prints its result and writes its
 plot (PNG) under --out."""
 
 from __future__ import annotations
@@ -60,10 +60,33 @@ def add_commands(commands) -> None:
     p.add_argument("--weights", metavar="FILE",
                    help="weights saved by `axon classic voting` (default OUT/voting.safetensors; trained if missing)")
 
-    p = _add(commands, "hopfield", "Hopfield recall from corrupted cues, asynchronous and synchronous", _hopfield, out=False)
+    p = _add(commands, "hopfield", "Hopfield recall from corrupted cues (asynchronous and synchronous); draws one "
+             "recall step by step with its energy trace", _hopfield)
+    p.add_argument("--neurons", type=int, default=400, help="N (drawn as a near-square image)")
+    p.add_argument("--patterns", type=int, default=20, help="stored patterns p")
+    p.add_argument("--flip", type=float, default=0.3, help="fraction of each cue's signs flipped")
+    p.add_argument("--rule", choices=["hebb", "storkey", "pseudo-inverse"], default="hebb", help="learning rule")
+    p.add_argument("--temperature", type=float, default=0.0, help="Glauber temperature (0: deterministic)")
+    p.add_argument("--sweeps", type=int, default=3, help="asynchronous sweeps drawn")
+
+    p = _add(commands, "hopfield-rules", "capacity of the Hebb, Storkey and pseudo-inverse rules on one plot",
+             _hopfield_rules, device=True)
     p.add_argument("--neurons", type=int, default=200, help="N")
-    p.add_argument("--patterns", type=int, default=10, help="stored patterns p")
-    p.add_argument("--flip", type=float, default=0.2, help="fraction of each cue's signs flipped")
+    p.add_argument("--alphas", type=float, nargs="+",
+                   default=[0.05, 0.1, 0.14, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], help="loads alpha = p/N")
+    p.add_argument("--trials", type=int, default=4, help="networks per load")
+    p.add_argument("--cues", type=int, default=8, help="stored patterns used as starting states per network")
+    p.add_argument("--max-sweeps", type=int, default=20, help="asynchronous sweeps at most")
+
+    p = _add(commands, "hopfield-states", "Glauber dynamics against temperature (patterns and mixtures) and a census "
+             "of the states reached from random starts (patterns, reversals, mixtures, other spurious)",
+             _hopfield_states)
+    p.add_argument("--neurons", type=int, default=300, help="N")
+    p.add_argument("--temperatures", type=float, nargs="+",
+                   default=[0.05, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2], help="temperatures T")
+    p.add_argument("--census-patterns", type=int, nargs="+", default=[1, 3, 5, 7, 10, 15, 20, 30],
+                   help="numbers of stored patterns for the census")
+    p.add_argument("--starts", type=int, default=100, help="random starting states per census point")
 
     p = _add(commands, "capacity", "the Hopfield capacity experiment: overlap against load p/N, with theory",
              _capacity, device=True)
@@ -99,6 +122,7 @@ def add_commands(commands) -> None:
     p.add_argument("--lr", type=float, help="learning rate (default 0.02 Bernoulli, 0.002 Gaussian)")
     p.add_argument("--k", type=int, default=1, help="Gibbs steps per update")
     p.add_argument("--pcd", action="store_true", help="persistent CD-k instead of CD-k")
+    p.add_argument("--chain-steps", type=int, default=1000, help="Gibbs steps of the drawn sampling chains")
     p.add_argument("--nudged", action="store_true",
                    help="also run scikit-learn's nudged-digits example: RBM + logistic regression against raw pixels")
 
@@ -177,16 +201,74 @@ def _weights(args) -> int:
     return 0
 
 
+def _image_shape(n: int) -> tuple[int, int]:
+    """The most square (rows, columns) with rows * columns = n."""
+    rows = max(d for d in range(1, int(n**0.5) + 1) if n % d == 0)
+    return rows, n // rows
+
+
 def _hopfield(args) -> int:
     from axon.classic.experiments import hopfield_recall_demo
+    from axon.classic.hopfield_states import recall_trace
+    from axon.viz.classic import plot_recall
 
-    demo = hopfield_recall_demo(args.neurons, args.patterns, args.flip, args.seed)
+    demo = hopfield_recall_demo(args.neurons, args.patterns, args.flip, args.seed, args.rule, args.temperature)
     print(f"N = {demo.n_neurons}, p = {demo.n_patterns} (alpha = {demo.n_patterns / demo.n_neurons:.3f}), "
           f"{demo.flip_fraction:.0%} of each cue flipped")
     print(f"cues:        overlap {demo.cue_overlap:.4f}, energy {demo.cue_energy:.2f}")
     for update in ("async", "sync"):
         print(f"{update + ' recall:':<13}overlap {demo.recalled_overlap[update]:.4f}, energy {demo.recalled_energy[update]:.2f}")
-    print(f"stored patterns: energy {demo.stored_energy:.2f} (about -N/2 = {-demo.n_neurons / 2:.0f})")
+    print(f"stored patterns: energy {demo.stored_energy:.2f} (about -N/2 = {-demo.n_neurons / 2:.0f} for Hebb's rule)")
+    trace = recall_trace(args.neurons, args.patterns, args.flip, args.rule, args.temperature, args.sweeps, seed=args.seed)
+    title = (f"{args.rule} rule, N = {args.neurons}, p = {args.patterns}, {args.flip:.0%} of the cue flipped, "
+             f"T = {args.temperature:g}")
+    plot = plot_recall(trace.frames, trace.frame_every, trace.energies, trace.overlaps, trace.pattern,
+                       trace.stored_energy, _image_shape(args.neurons), Path(args.out) / "hopfield_recall.png", title)
+    print(f"recall drawn: overlap {trace.overlaps[0]:.2f} -> {trace.overlaps[-1]:.2f}, energy "
+          f"{trace.energies[0]:.1f} -> {trace.energies[-1]:.1f} (stored pattern {trace.stored_energy:.1f}): {plot}")
+    return 0
+
+
+def _hopfield_rules(args) -> int:
+    import numpy as np
+
+    from axon.classic.capacity import ags_overlap, capacity_curve
+    from axon.viz.classic import plot_rule_capacity
+
+    overlaps = {}
+    for rule in ("hebb", "storkey", "pseudo-inverse"):
+        result = capacity_curve([args.neurons], args.alphas, trials=args.trials, cues=args.cues,
+                                max_sweeps=args.max_sweeps, seed=args.seed, device=args.device, rule=rule)
+        overlaps[rule] = result.overlaps[0]
+        _say(f"hopfield-rules: {rule} done")
+    print(f"N = {args.neurons}: overlap after recall from stored patterns")
+    print("alpha  " + "  ".join(f"{rule:>14}" for rule in overlaps))
+    for j, alpha in enumerate(args.alphas):
+        print(f"{alpha:<6.3f} " + "  ".join(f"{overlaps[rule][j]:>14.4f}" for rule in overlaps))
+    theory_alphas = np.linspace(min(args.alphas), max(args.alphas), 300)
+    plot = plot_rule_capacity(args.alphas, overlaps, args.neurons, Path(args.out) / "hopfield_rules.png",
+                              theory=(theory_alphas, [ags_overlap(a) for a in theory_alphas]))
+    print(f"plot: {plot}")
+    return 0
+
+
+def _hopfield_states(args) -> int:
+    from axon.classic.hopfield_states import KINDS, attractor_census, temperature_sweep
+    from axon.viz.classic import plot_hopfield_states
+
+    sweep = temperature_sweep(args.temperatures, n_neurons=args.neurons, seed=args.seed)
+    print(f"Glauber dynamics, N = {sweep.n_neurons}, p = {sweep.n_patterns}: overlap with the start")
+    print("T       pattern  mixture  theory")
+    for row in zip(sweep.temperatures, sweep.pattern, sweep.mixture, sweep.theory):
+        print("{:<6g}  {:7.3f}  {:7.3f}  {:6.3f}".format(*row))
+    census = attractor_census(args.neurons, args.census_patterns, args.starts, seed=args.seed)
+    print(f"states reached from {args.starts} random starts (T = 0), fractions:")
+    print("p     " + "  ".join(f"{kind:>16}" for kind in KINDS))
+    for p, row in zip(census.n_patterns, census.fractions):
+        print(f"{p:<5} " + "  ".join(f"{v:>16.3f}" for v in row))
+    plot = plot_hopfield_states(sweep.temperatures, sweep.pattern, sweep.mixture, sweep.theory, census.n_patterns,
+                                census.fractions, KINDS, Path(args.out) / "hopfield_states.png")
+    print(f"plot: {plot}")
     return 0
 
 
@@ -227,7 +309,7 @@ def _modern(args) -> int:
 
 def _boltzmann(args) -> int:
     from axon.classic.boltzmann import BoltzmannMachine, bars_and_stripes
-    from axon.viz.classic import plot_kl
+    from axon.viz.classic import plot_image_rows, plot_kl
 
     data = bars_and_stripes(3)
     machine = BoltzmannMachine(n_hidden=args.hidden, learning_rate=args.lr, n_iter=args.iters,
@@ -240,6 +322,13 @@ def _boltzmann(args) -> int:
     plot = plot_kl(history, Path(args.out) / "boltzmann_kl.png",
                    title=f"Boltzmann machine on 3x3 bars and stripes ({args.hidden} hidden units)")
     print(f"plot: {plot}")
+    samples = machine.sample(28, sweeps=100, random_state=args.seed).cpu().numpy()
+    patterns = {tuple(row) for row in data.tolist()}
+    share = sum(tuple(row) in patterns for row in samples.tolist()) / len(samples)
+    drawn = plot_image_rows([("training patterns", data.numpy()), ("samples", samples[:14]), ("", samples[14:])],
+                            (3, 3), Path(args.out) / "boltzmann_samples.png",
+                            f"Boltzmann machine samples (100 Gibbs sweeps from noise): {share:.0%} are training patterns")
+    print(f"samples: {share:.0%} of 28 are bars-and-stripes patterns; drawn: {drawn}")
     return 0
 
 
@@ -271,7 +360,27 @@ def _rbm(args) -> int:
     plot = plot_filters(rbm.components_.cpu().numpy(), (8, 8), Path(args.out) / f"rbm_filters_{args.visible}.png",
                         title=f"RBM filters ({args.visible} visible units)")
     print(f"filters: {plot}")
+    print(f"samples and reconstructions: {_draw_rbm(rbm, x_test, args)}")
     return 0
+
+
+def _draw_rbm(rbm, x_test, args) -> Path:
+    """Test digits and their reconstructions, Gibbs chains from noise and from data, and
+    (under PCD) the persistent chains, drawn as rows of 8x8 images."""
+    from axon.viz.classic import plot_image_rows
+
+    steps = args.chain_steps
+    record = max(1, steps // 4)
+    from_noise = rbm.sample(10, n_steps=steps, record_every=record, random_state=args.seed)
+    from_data = rbm.sample(n_steps=steps, start=x_test[:10], random_state=args.seed)
+    rows = [("test digits", x_test[:10]), ("reconstructions", rbm.reconstruct(x_test[:10]))]
+    rows += [(f"noise chain,\nstep {k * record}", images) for k, images in enumerate(from_noise)]
+    rows.append((f"chain from data,\nstep {steps}", from_data))
+    if args.pcd:
+        rows.append(("persistent chains\n(end of training)", rbm.visible_means(rbm.h_samples_[:10])))
+    low, high = (0.0, 1.0) if args.visible == "bernoulli" else (-2.0, 2.0)
+    return plot_image_rows(rows, (8, 8), Path(args.out) / f"rbm_samples_{args.visible}.png",
+                           f"RBM ({args.visible} visible units): E[v | h] along Gibbs chains", low, high)
 
 
 def _dbn(args) -> int:

@@ -49,7 +49,7 @@ def run_dopamine(args) -> int:
     )
     print(result.report())
     path = plot_dopamine(
-        result.deltas, result.omitted, result.stimulus_time, result.reward_time,
+        result.deltas, result.values, result.omitted, result.stimulus_time, result.reward_time,
         Path(args.out) / "dopamine.png",
     )
     print(f"plot: {path}")

@@ -140,3 +140,101 @@ def plot_filters(components, image_shape: tuple[int, int], path, max_filters: in
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def plot_rule_capacity(alphas, overlaps_by_rule: dict, n_neurons: int, path, theory=None) -> Path:
+    """Recall overlap against load for each learning rule (rule -> overlaps (len(alphas),)),
+    one line each, on one plot; `theory` (alphas, overlaps) drawn dashed for Hebb's rule."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for (rule, row), marker in zip(overlaps_by_rule.items(), "osd^"):
+        ax.plot(alphas, row, marker=marker, ms=4, label=f"{rule} (simulation, N = {n_neurons})")
+    if theory is not None:
+        ax.plot(*theory, "k--", lw=1.2, label="Hebb theory (AGS)")
+    ax.set_xlabel(r"load $\alpha = p / N$")
+    ax.set_ylabel("overlap m after recall")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Capacity of three learning rules (recall from stored patterns)")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def plot_recall(frames, frame_every: int, energies, overlaps, pattern, stored_energy: float, image_shape, path,
+                title: str) -> Path:
+    """Recall from a noisy cue: the frames (k, N) as images (cue first) and the stored
+    pattern, with each frame's overlap, above the energy after every single-neuron update."""
+    k = len(frames)
+    fig = plt.figure(figsize=(1.5 * (k + 1), 4.6))
+    grid = fig.add_gridspec(2, k + 1, height_ratios=[1.0, 1.1])
+    labels = ["cue"] + [f"after {min(i * frame_every, len(energies) - 1)} updates" for i in range(1, k)]
+    labels[-1] = f"final ({len(energies) - 1} updates)"
+    for i, (frame, label) in enumerate(zip(frames, labels)):
+        ax = fig.add_subplot(grid[0, i])
+        ax.imshow(np.asarray(frame).reshape(image_shape), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(f"{label}\nm = {overlaps[i]:.2f}", fontsize=7)
+        ax.set_axis_off()
+    ax = fig.add_subplot(grid[0, k])
+    ax.imshow(np.asarray(pattern).reshape(image_shape), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+    ax.set_title("stored pattern", fontsize=7)
+    ax.set_axis_off()
+    ax = fig.add_subplot(grid[1, :])
+    ax.plot(np.arange(len(energies)), energies, lw=1.2, label="energy H of the state")
+    ax.axhline(stored_energy, color="k", ls="--", lw=0.8, label="energy of the stored pattern")
+    ax.set_xlabel("single-neuron updates")
+    ax.set_ylabel("energy H")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def plot_hopfield_states(temperatures, pattern, mixture, theory, n_patterns, fractions, kinds, path) -> Path:
+    """Left: overlap with the starting state after Glauber dynamics against temperature,
+    from stored patterns and from 3-pattern mixtures, with the mean-field theory. Right:
+    fractions (len(n_patterns), len(kinds)) of random starts ending in each kind of state,
+    stacked, against the number of stored patterns."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.3))
+    left.plot(temperatures, pattern, "o-", ms=4, label="from a stored pattern")
+    left.plot(temperatures, mixture, "s-", ms=4, label="from a 3-pattern mixture")
+    left.plot(temperatures, theory, "k--", lw=1.2, label="theory m = tanh(m / T)")
+    left.axhline(0.5, color="0.6", lw=0.8, ls=":")
+    left.text(temperatures[0], 0.52, "overlap of one pattern with a 3-mixture", fontsize=7, color="0.35")
+    left.set_xlabel("temperature T")
+    left.set_ylabel("overlap with the starting state")
+    left.set_title("stochastic (Glauber) dynamics")
+    left.set_ylim(-0.05, 1.05)
+    left.legend(fontsize=8, loc="lower left")
+    left.grid(alpha=0.3)
+    positions = np.arange(len(n_patterns))
+    bottom = np.zeros(len(n_patterns))
+    for j, kind in enumerate(kinds):
+        right.bar(positions, fractions[:, j], bottom=bottom, label=kind)
+        bottom += fractions[:, j]
+    right.set_xticks(positions, [str(p) for p in n_patterns])
+    right.set_xlabel("stored patterns p")
+    right.set_ylabel("fraction of random starts")
+    right.set_title("where the dynamics end (T = 0)")
+    right.set_ylim(0, 1.25)
+    right.legend(fontsize=8, loc="upper center", ncol=2)
+    return save_figure(fig, path)
+
+
+def plot_image_rows(rows, image_shape: tuple[int, int], path, title: str, vmin: float = 0.0,
+                    vmax: float = 1.0) -> Path:
+    """Rows of small images, each row labelled: rows is a list of (label, images (k, h*w));
+    rows may have different lengths. Grey scale from vmin (black) to vmax (white)."""
+    width = max(len(images) for _, images in rows)
+    fig, axes = plt.subplots(len(rows), width, figsize=(0.75 * width + 1.8, 0.85 * len(rows) + 0.6), squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c in range(width):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(images):
+                ax.imshow(np.asarray(images[c]).reshape(image_shape), cmap="gray", vmin=vmin, vmax=vmax,
+                          interpolation="nearest")
+            else:
+                ax.set_axis_off()
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

@@ -4,6 +4,7 @@ figures and TD-Gammon's win rates during training. Inputs are numpy arrays and l
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,39 +31,65 @@ def plot_conditioning(
 
 
 def plot_dopamine(
-    deltas: np.ndarray, omitted: np.ndarray, stimulus_time: int, reward_time: int, path
+    deltas: np.ndarray, values: np.ndarray, omitted: np.ndarray, stimulus_time: int, reward_time: int, path
 ) -> Path:
-    """Dayan & Abbott fig. 9.2: delta(t) over trials (deltas (trials, steps)) as a
-    surface and as stacked lines, and after training with the reward omitted."""
-    fig, axes = new_figure(1, 3, width=5.0, height=4.2)
+    """Dayan & Abbott fig. 9.2. Left: delta(t) across trials (deltas (trials, steps)) as a
+    heat map on a symmetric-log colour scale, so the small errors of the middle trials
+    (about 0.06-0.09) stay visible beside the first trial's 1. Right: the book's panels
+    u, r, v, delta v = v(t+1) - v(t) and delta for the first trial, the last (trained)
+    trial and a trained trial with the reward omitted (values (trials, steps))."""
+    from matplotlib.colors import SymLogNorm
+
     trials, steps = deltas.shape
-    image = axes[0].imshow(
-        deltas, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-1, vmax=1,
-        extent=(0, steps, 1, trials),
+    t = np.arange(steps)
+    u = (t == stimulus_time).astype(float)
+    reward = (t == reward_time).astype(float)
+
+    def dv(v):
+        return np.append(v[1:], 0.0) - v
+
+    columns = [
+        ("before training (trial 1)", values[0], deltas[0], reward),
+        (f"after training (trial {trials})", values[-1], deltas[-1], reward),
+        ("after training, reward omitted", values[-1], omitted, np.zeros(steps)),
+    ]
+    fig, _ = new_figure(1, 1, width=16.0, height=8.0)
+    fig.clf()
+    grid = fig.add_gridspec(5, 4, width_ratios=[1.5, 1, 1, 1], hspace=0.35, wspace=0.3)
+    heat = fig.add_subplot(grid[:, 0])
+    image = heat.imshow(
+        deltas, aspect="auto", origin="lower", cmap="RdBu_r", interpolation="nearest",
+        norm=SymLogNorm(linthresh=0.01, linscale=0.5, vmin=-1, vmax=1), extent=(0, steps, 0.5, trials + 0.5),
     )
-    fig.colorbar(image, ax=axes[0], label="delta")
-    axes[0].set_xlabel("t")
-    axes[0].set_ylabel("trial")
-    axes[0].set_title("prediction error delta(t) across trials")
-    shown = np.unique(np.linspace(0, trials - 1, 8).astype(int))
-    offset = 1.2
-    for i, k in enumerate(shown):
-        axes[1].plot(np.arange(steps), deltas[k] + offset * i, color="C0")
-        axes[1].text(steps, offset * i, f" {k + 1}", va="bottom", fontsize=8)
-    axes[1].set_yticks([])
-    axes[1].set_xlabel("t")
-    axes[1].set_title("delta(t), trials stacked (first at bottom)")
-    axes[2].plot(deltas[-1], label="trained, reward given")
-    axes[2].plot(omitted, label="trained, reward omitted", ls="--")
-    axes[2].plot(deltas[0], label="first trial", ls=":")
-    axes[2].set_xlabel("t")
-    axes[2].set_ylabel("delta")
-    axes[2].set_title("dopamine response")
-    axes[2].legend(fontsize=8)
-    for ax in axes:
-        for time in (stimulus_time, reward_time):
-            ax.axvline(time, color="grey", ls="--", lw=0.8)
-    return save_figure(fig, path)
+    bar = fig.colorbar(image, ax=heat, label="delta (symmetric log scale)", location="bottom", pad=0.08)
+    bar.set_ticks([-1, -0.1, -0.01, 0, 0.01, 0.1, 1])
+    bar.set_ticklabels(["-1", "-0.1", "-0.01", "0", "0.01", "0.1", "1"])
+    heat.set_xlabel("t")
+    heat.set_ylabel("trial")
+    heat.set_title("prediction error delta(t) across trials")
+    for time in (stimulus_time, reward_time):
+        heat.axvline(time, color="grey", ls="--", lw=0.8)
+    rows = [("u", lambda v, d, r: u), ("r", lambda v, d, r: r), ("v", lambda v, d, r: v),
+            ("delta v", lambda v, d, r: dv(v)), ("delta", lambda v, d, r: d)]
+    for col, (title, v, d, r) in enumerate(columns, start=1):
+        for row, (name, get) in enumerate(rows):
+            ax = fig.add_subplot(grid[row, col])
+            ax.plot(t, get(v, d, r), lw=1.3)
+            ax.set_ylim(-1.2, 1.2)
+            ax.axhline(0, color="black", lw=0.4)
+            if row == 0:
+                ax.set_title(title, fontsize=9)
+            if col == 1:
+                ax.set_ylabel(name)
+            else:
+                ax.set_yticklabels([])
+            if row < len(rows) - 1:
+                ax.set_xticklabels([])
+            else:
+                ax.set_xlabel("t")
+    with warnings.catch_warnings():  # tight_layout cannot place a gridspec figure; the spacing is set above
+        warnings.simplefilter("ignore", UserWarning)
+        return save_figure(fig, path)
 
 
 def plot_five_state(
@@ -82,18 +109,36 @@ def plot_five_state(
     return save_figure(fig, path)
 
 
-def plot_nineteen_state(errors: np.ndarray, lambdas, alphas, episodes: int, path) -> Path:
+def plot_nineteen_state(errors: np.ndarray, lambdas, alphas, episodes: int, path, clip: float = 0.55) -> Path:
     """The 19-state walk: mean RMS error over the first episodes (lambdas, alphas)
-    against alpha, one line per lambda, clipped like the book's figure."""
-    fig, (ax,) = new_figure(width=6.0, height=4.2)
-    for row, lam in zip(errors, lambdas):
-        ax.plot(alphas, np.where(row < 0.56, row, np.nan), marker=".", label=f"lambda={lam:g}")
-    ax.set_ylim(0.25, 0.56)
-    ax.set_xlim(0, max(alphas))
+    against alpha, one line per lambda, on the book's scale (up to `clip`). Each lambda has
+    its own line style and marker, so a curve lying on another still shows; errors above
+    the scale are drawn as triangles on its top edge and diverged runs (NaN) as crosses
+    above it, instead of being dropped."""
+    fig, (ax,) = new_figure(width=7.0, height=4.6)
+    alphas = np.asarray(alphas, dtype=float)
+    styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
+    markers = "os^Dvx"
+    for k, (row, lam) in enumerate(zip(errors, lambdas)):
+        row = np.asarray(row, dtype=float)
+        color = f"C{k}"
+        shown = np.where(row <= clip, row, np.nan)
+        ax.plot(alphas, shown, ls=styles[k % len(styles)], marker=markers[k % len(markers)], ms=4, color=color,
+                lw=1.4, label=f"lambda={lam:g}", zorder=3 + k, markerfacecolor="none")
+        above = np.isfinite(row) & (row > clip)
+        ax.plot(alphas[above], np.full(above.sum(), clip), "^", color=color, ms=5, clip_on=False, zorder=3 + k)
+        diverged = ~np.isfinite(row)
+        ax.plot(alphas[diverged], np.full(diverged.sum(), clip + 0.012 + 0.004 * k), "x", color=color, ms=5,
+                clip_on=False, zorder=3 + k)
+    ax.plot([], [], "^", color="grey", label=f"error above {clip:g}")
+    ax.plot([], [], "x", color="grey", label="diverged")
+    ax.set_ylim(0.25, clip + 0.04)
+    ax.axhline(clip, color="grey", lw=0.6)
+    ax.set_xlim(0, max(alphas) * 1.02)
     ax.set_xlabel("alpha")
     ax.set_ylabel(f"RMS error over the first {episodes} episodes")
     ax.set_title("19-state random walk: online TD(lambda)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return save_figure(fig, path)
 
 
