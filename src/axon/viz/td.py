@@ -125,14 +125,14 @@ def plot_nineteen_state(errors: np.ndarray, lambdas, alphas, episodes: int, path
         shown = np.where(row <= clip, row, np.nan)
         ax.plot(alphas, shown, ls=styles[k % len(styles)], marker=markers[k % len(markers)], ms=4, color=color,
                 lw=1.4, label=f"lambda={lam:g}", zorder=3 + k, markerfacecolor="none")
-        above = np.isfinite(row) & (row > clip)
-        ax.plot(alphas[above], np.full(above.sum(), clip), "^", color=color, ms=5, clip_on=False, zorder=3 + k)
+        above = np.isfinite(row) & (row > clip)  # one band row per lambda, so none hides another
+        ax.plot(alphas[above], np.full(above.sum(), clip + 0.004 + 0.006 * k), "^", color=color, ms=4, zorder=3 + k)
         diverged = ~np.isfinite(row)
-        ax.plot(alphas[diverged], np.full(diverged.sum(), clip + 0.012 + 0.004 * k), "x", color=color, ms=5,
-                clip_on=False, zorder=3 + k)
-    ax.plot([], [], "^", color="grey", label=f"error above {clip:g}")
+        ax.plot(alphas[diverged], np.full(diverged.sum(), clip + 0.044 + 0.006 * k), "x", color=color, ms=4,
+                zorder=3 + k)
+    ax.plot([], [], "^", color="grey", label=f"error above {clip:g}")  # legend entries for the two bands
     ax.plot([], [], "x", color="grey", label="diverged")
-    ax.set_ylim(0.25, clip + 0.04)
+    ax.set_ylim(0.25, clip + 0.085)
     ax.axhline(clip, color="grey", lw=0.6)
     ax.set_xlim(0, max(alphas) * 1.02)
     ax.set_xlabel("alpha")
