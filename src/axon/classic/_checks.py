@@ -56,6 +56,8 @@ def as_matrix(data, name: str, device: torch.device | str = "cpu", dtype=torch.f
         raise AxonError(f"{name}: {err}") from None
     if sp.issparse(array):
         array = array.toarray()
+    elif not array.flags.writeable:
+        array = array.copy()  # torch does not share read-only memory (e.g. a read-only memmap) safely
     return torch.as_tensor(array, device=device).to(dtype)
 
 
