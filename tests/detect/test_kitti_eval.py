@@ -296,7 +296,7 @@ def _random_scene(rng, n_gt, n_dt):
                 "ry": rng.uniform(-3, 3), "trunc": rng.choice([0.0, 0.2, 0.4, 0.8]),
                 "occ": int(rng.integers(0, 4)), "alpha": rng.uniform(-3, 3)}
     gt = [obj(rng.choice(names)) for _ in range(n_gt)]
-    dt = []
+    dt, scores = [], []
     for _ in range(n_dt):  # mostly jittered copies of objects, some strays
         if gt and rng.random() < 0.8:
             o = dict(gt[rng.integers(len(gt))])
@@ -309,7 +309,11 @@ def _random_scene(rng, n_gt, n_dt):
         else:
             o = obj(rng.choice(["Car", "Pedestrian", "Cyclist"]))
         dt.append(o)
-    return labels(gt), labels(dt, rng.uniform(0, 1, len(dt)).round(3))
+        scores.append(round(float(rng.uniform(0, 1)), 3))
+        if rng.random() < 0.15:  # an exact duplicate: ties in overlap and score
+            dt.append(dict(o))
+            scores.append(scores[-1])
+    return labels(gt), labels(dt, scores)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -210,13 +210,18 @@ def _match(chunk: _Chunk, metric: str, combos: list[tuple[int, float]], threshol
         misses = (ignored_gt == 0).sum((1, 2)).double()[:, None].expand(-1, thresholds.shape[1])
         zeros = torch.zeros_like(misses)
         return torch.stack([zeros, zeros, misses, zeros], -1)
-    score = chunk.score[None, :, None, :]
+    score = chunk.score[None, :, None, :]                                         # (1, R, 1, D)
     usable = (ignored_dt != -1)[:, :, None, :]
     if thresholds is not None:
         usable = usable & (score >= thresholds[:, None, :, None])
     t = usable.shape[2]
+    # detections still free to match, with a last column that takes the writes of unmatched objects
+    available = torch.zeros(k, r, t, d + 1, dtype=torch.bool)
+    available[..., :d] = usable
     counted_dt, ignored_only = (ignored_dt == 0)[:, :, None, :], (ignored_dt == 1)[:, :, None, :]
-    assigned = torch.zeros(k, r, t, d, dtype=torch.bool)
+    # preference among candidates: counted detections by overlap (2 + overlap), else ignored
+    # ones in file order (1 < key <= 2); the first of equals wins, as in the protocol's loop
+    order_key = 1 + (d - torch.arange(d, dtype=torch.float64)) / (d + 1)
     tp = torch.zeros(k, r, t, dtype=torch.int64)
     fn = torch.zeros_like(tp)
     similarity = torch.zeros(k, r, t, dtype=torch.float64)
@@ -224,24 +229,20 @@ def _match(chunk: _Chunk, metric: str, combos: list[tuple[int, float]], threshol
     for g, a in enumerate(chunk.active):
         flags = ignored_gt[:, :a, g][..., None]                                   # (K, a, 1)
         column = overlap[:a, :, g][None, :, None, :]                              # (1, a, 1, D)
-        candidate = usable[:, :a] & ~assigned[:, :a] & (column > min_overlap)      # (K, a, T, D)
+        candidate = available[:, :a, :, :d] & (column > min_overlap)               # (K, a, T, D)
         if thresholds is None:
-            det = torch.where(candidate, score[:, :a], -torch.inf).argmax(-1)
-            found = candidate.any(-1)
+            value, det = torch.where(candidate, score[:, :a], -torch.inf).max(-1)
+            found = value > -torch.inf
             chose_ignored = ignored_dt[:, :a, None, :].expand(-1, -1, t, -1).gather(-1, det[..., None])[..., 0] == 1
         else:
-            counted = candidate & counted_dt[:, :a]
-            has_counted = counted.any(-1)
-            best = torch.where(counted, column, -1.0).argmax(-1)
-            fallback = candidate & ignored_only[:, :a]
-            det = torch.where(has_counted, best, fallback.to(torch.uint8).argmax(-1))
-            found = has_counted | fallback.any(-1)
-            chose_ignored = ~has_counted
+            preference = torch.where(counted_dt[:, :a], column + 2, torch.where(ignored_only[:, :a], order_key, 0.0))
+            value, det = torch.where(candidate, preference, 0.0).max(-1)
+            found, chose_ignored = value > 0, value < 2
         found &= flags != -1
         hit = found & (flags == 0) & ~chose_ignored
         fn[:, :a] += ~found & (flags == 0)
         tp[:, :a] += hit
-        assigned[:, :a] |= torch.nn.functional.one_hot(det, d).bool() & found[..., None]
+        available[:, :a].scatter_(-1, torch.where(found, det, d)[..., None], False)
         if thresholds is None:
             chosen = score[:, :a].expand(k, -1, t, -1).gather(-1, det[..., None])[..., 0]
             for i in range(k):
@@ -251,7 +252,7 @@ def _match(chunk: _Chunk, metric: str, combos: list[tuple[int, float]], threshol
             similarity[:, :a] += torch.where(hit, sim.gather(-1, det[..., None])[..., 0], 0.0)
     if thresholds is None:
         return [torch.cat(s) if s else torch.zeros(0, dtype=torch.float64) for s in tp_scores]
-    left = usable & ~assigned & counted_dt
+    left = available[..., :d] & counted_dt
     fp = left.sum(-1)
     if metric == "bbox":
         fp -= (left & (chunk.dontcare[None, :, None, :] > min_overlap)).sum(-1)
