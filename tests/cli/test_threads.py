@@ -68,3 +68,18 @@ def test_waiting_threads_sleep_unless_the_environment_says_otherwise(monkeypatch
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert main(["models"]) == 0
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_train_takes_threads_from_the_config_or_the_option_and_says_so(tmp_path, capsys, restore_threads):
+    import yaml
+
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"epochs": 1, "model": {"name": "digits-mlp"}, "device": "cpu",
+                                      "threads": 1, "out": str(tmp_path / "runs")}))
+    assert main(["train", str(config), "--name", "a", "--no-progress"]) == 0
+    assert torch.get_num_threads() == 1
+    assert main(["train", str(config), "--name", "b", "--threads", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "digits-mlp: 9,610 parameters, on cpu with 2 threads\n  data digits: " in out
+    assert "1 train" not in out and "; 1 epochs, batch 64" in out
+    assert yaml.safe_load((tmp_path / "runs" / "b" / "config.yaml").read_text())["threads"] == 2

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             summary = resume_run(args.resume, progress)
     else:
         config = load_config(args.config) if args.config else RunConfig()
-        config = apply_overrides(config, **overrides)
+        config = apply_overrides(config, **overrides, threads=getattr(args, "threads", None))
         if distributed.requested(args):
             summary = distributed.train(args, config, progress)
         else:

@@ -172,6 +172,9 @@ class RunConfig(Section):
     seed: int = Field(0, ge=0, lt=2**63)
     deterministic: bool = True
     device: str = "auto"
+    threads: int | None = Field(None, gt=0)
+    """CPU threads torch computes with; null: the cores this process may use (its CPU
+    affinity), shared among the processes of a data-parallel run on one node."""
     epochs: int = Field(20, gt=0)
     batch_size: int = Field(64, gt=0)
     loss: Literal["cross_entropy", "focal"] = "cross_entropy"
@@ -331,14 +334,14 @@ def load_config(path: str | Path) -> RunConfig:
 def apply_overrides(config: RunConfig, **overrides: Any) -> RunConfig:
     """A copy of `config` with command-line overrides (None means not given), validated.
 
-    Keys: epochs, lr, batch_size, seed, out, name."""
+    Keys: epochs, lr, batch_size, seed, out, name, threads."""
     data = config.model_dump()
     for key, value in overrides.items():
         if value is None:
             continue
         if key == "lr":
             data["optimizer"]["lr"] = value
-        elif key in {"epochs", "batch_size", "seed", "out", "name"}:
+        elif key in {"epochs", "batch_size", "seed", "out", "name", "threads"}:
             data[key] = value
         else:
             raise ValueError(f"unknown override {key!r}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from axon import zoo
@@ -18,6 +19,7 @@ from axon.run.config import RunConfig, dump_config
 from axon.run.data import sampler_factory, training_set, worker_count
 from axon.run.folder import CONFIG_FILE, create_run_dir, read_run_config, write_task_record
 from axon.run.tasks import get_task
+from axon.threads import set_threads
 from axon.train.callbacks.curriculum import DropoutOff, ProgressiveResizing
 from axon.train.callbacks.guards import EarlyStopping
 from axon.train.checkpoint import MODEL_FILE, checkpoint_folder
@@ -121,6 +123,18 @@ def _trainer(config: RunConfig, model: nn.Module, run_dir: Path, progress: bool,
     )
 
 
+def run_header(config: RunConfig, model, device, threads: int, data) -> str:
+    """Two lines saying what is about to train: model, parameters, device, threads, data."""
+    count = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = f" ({trainable:,} trainable)" if trainable != count else ""
+    cpu = f" with {threads} thread{'s' if threads != 1 else ''}" if device.type == "cpu" else ""
+    sizes = ", ".join(f"{len(getattr(data, split))} {split}" for split in ("train", "val", "test")
+                      if getattr(data, split, None) is not None)
+    return (f"{config.model.name}: {count:,} parameters{frozen}, on {device}{cpu}\n"
+            f"  data {config.data.name}: {sizes}; {config.epochs} epochs, batch {config.batch_size}")
+
+
 def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
          trainer_factory: Callable[..., Trainer] = Trainer) -> RunSummary:
     start = time.perf_counter()
@@ -129,8 +143,11 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
     if report and progress:
         print(report, flush=True)
     train, callbacks = _curriculum(config, data)
+    threads = set_threads(config.threads, what="threads") if config.threads else torch.get_num_threads()
     trainer = _trainer(config, model, run_dir, progress, train, trainer_factory, callbacks,
                        sampler_factory(config.data, data))
+    if progress and trainer.is_main_process:
+        print(run_header(config, model, trainer.device, threads, data), flush=True)
     last = run_dir / "checkpoints" / "last"
     try:
         trainer.fit(train, data.val, ckpt_path=last if resume else None)
