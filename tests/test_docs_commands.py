@@ -71,7 +71,7 @@ def test_documented_command_is_accepted(where, argv):
     shown = re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", argv)
     unknown = [option for option in shown if option not in options]
     assert not unknown, f"{where}: `axon {argv}`: `axon {' '.join(path)}` has no option {', '.join(unknown)}"
-    if not re.search(r"[\[\]|]|\b[A-Z][A-Z_]{2,}\b", argv):  # a concrete command, not a synopsis
+    if not re.search(r"[\[\]|<>]|\b[A-Z][A-Z_]{2,}\b", argv):  # concrete: no [OPTIONAL], A|B, <what>, PLACEHOLDER
         try:
             parser.parse_args(words)
         except SystemExit as exit:
