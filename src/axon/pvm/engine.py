@@ -57,15 +57,14 @@ def activate(x: torch.Tensor, kind: str, out: torch.Tensor | None = None) -> tor
     `out` when given."""
     if kind == "sigmoid":
         return torch.sigmoid(x, out=out)
-    y = x / (2 * (x.abs() + 1)) + 0.5
-    return y if out is None else out.copy_(y)
+    return torch.div(x, x.abs().add_(1).mul_(2), out=out).add_(0.5)
 
 
 def activation_slope(y: torch.Tensor, kind: str) -> torch.Tensor:
     """The activation's derivative written in terms of its output y."""
     if kind == "sigmoid":
         return y * (1 - y)
-    return 0.5 * (1 - 2 * (y - 0.5).abs()) ** 2
+    return (y - 0.5).abs_().mul_(-2).add_(1).square_().mul_(0.5)
 
 
 def momentum_update(w: torch.Tensor, m: torch.Tensor, a: torch.Tensor, b: torch.Tensor,

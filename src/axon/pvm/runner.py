@@ -178,9 +178,11 @@ class PVMRunner:
     def snapshot_path(self, step: int) -> Path:
         return self.out_dir / "snapshots" / f"step_{step:08d}.safetensors"
 
-    def run(self, steps: int, log: Callable[[str], None] | None = None) -> None:
+    def run(self, steps: int, log: Callable[[str], None] | None = None,
+            final_snapshot: bool = True) -> None:
         """Run until `steps` steps in total have been taken (or the shell says quit),
-        executing shell commands between steps; then write a final snapshot."""
+        executing shell commands between steps; then write a final snapshot (unless
+        `final_snapshot` is False)."""
         if steps < 0:
             raise ConfigError(f"--steps: expected >= 0, got {steps}")
         log = log or (lambda line: print(line, flush=True))
@@ -204,7 +206,8 @@ class PVMRunner:
                 if (self.metrics_every and self.step_count % self.metrics_every == 0
                         and not bar.live and self.collective.is_root):
                     log(self.status_line())
-        self.snapshot(self.snapshot_path(self.step_count))
+        if final_snapshot:
+            self.snapshot(self.snapshot_path(self.step_count))
         if self.video is not None:
             self.video.close()
         self.finished = True
