@@ -7,7 +7,7 @@ alone), measured side by side in one process.
   bookkeeping), without its final snapshot.
 
 Both start from the same model with every layer learning; rounds of `--round` steps
-alternate between them. Prints steps/s of each (best round) and the runner's overhead
+alternate between them (wall-clock rounds, then CPU-time rounds). Prints steps/s of each (best round) and the runner's overhead
 as the median over rounds of runner time / engine time - 1, in wall-clock time and in
 the process's CPU time (steadier on a shared machine); the target: within 5%.
 
@@ -63,19 +63,10 @@ def main() -> None:
                        final_snapshot=False)
 
         rounds = {"engine": engine_round, "runner": runner_round}
-        cpu = {k: [] for k in rounds}
-
-        def on_cpu(name):
-            def timed() -> None:
-                start = time.process_time()
-                rounds[name]()
-                cpu[name].append(time.process_time() - start)
-            return timed
-
-        t = time_rounds({k: on_cpu(k) for k in rounds}, args.repeats, warmup=1)
+        t = time_rounds(rounds, args.repeats, warmup=1)
+        cpu = time_rounds(rounds, args.repeats, warmup=0, clock=time.process_time)
     load = Path("/proc/loadavg").read_text().split()[:3]
     rates = {k: args.round / min(v) for k, v in t.items()}
-    cpu = {k: v[1:] for k, v in cpu.items()}  # without the warm-up round
     print(f"{cfg.name} ({cfg.step}, {cfg.activation}), {args.threads} thread(s), load "
           f"{' '.join(load)}: engine {rates['engine']:.1f} steps/s, runner "
           f"{rates['runner']:.1f} steps/s (best of {args.repeats} rounds of {args.round}); "

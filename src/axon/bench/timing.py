@@ -21,8 +21,11 @@ def _sync() -> None:
 
 
 def time_rounds(candidates: dict[str, Callable[[], object]], repeats: int = 20,
-                warmup: int = 3) -> dict[str, list[float]]:
-    """Seconds per call of each candidate, one sample per interleaved round."""
+                warmup: int = 3, clock: Callable[[], float] = time.perf_counter
+                ) -> dict[str, list[float]]:
+    """Seconds per call of each candidate, one sample per interleaved round, on `clock`
+    (wall-clock time; `time.process_time` counts only this process's CPU time, which
+    other processes on a shared machine disturb far less)."""
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
@@ -31,10 +34,10 @@ def time_rounds(candidates: dict[str, Callable[[], object]], repeats: int = 20,
     for round_ in range(repeats):
         for name in names if round_ % 2 == 0 else reversed(names):
             _sync()
-            start = time.perf_counter()
+            start = clock()
             candidates[name]()
             _sync()
-            samples[name].append(time.perf_counter() - start)
+            samples[name].append(clock() - start)
     return samples
 
 
