@@ -54,5 +54,10 @@ else PIPE_ARGS="--stages 2 --microbatches 1 4 16 --batch 256 --steps 10"; fi
 section "Pipeline parallelism: stage bytes and bubble (nccl with a GPU per stage, else gloo on CPU)" \
   bash -c "echo '\`\`\`'; $PYTHON benchmarks/pipeline.py $PIPE_ARGS; status=\$?; echo '\`\`\`'; exit \$status"
 
+if [ -n "$TINY_FLAG" ]; then PVM_ARGS="--model tracker-small --steps 3 --repeats 1 --round 1 --device cpu"
+else PVM_ARGS="--model seed-small --steps 30 --repeats 5"; fi
+section "PVM: bottom-up and pipelined steps, each one CUDA graph per step, vs eager" \
+  bash -c "echo '\`\`\`'; $PYTHON benchmarks/pvm_gpu_check.py $PVM_ARGS; status=\$?; echo '\`\`\`'; exit \$status"
+
 echo "gpu_check: report in $REPORT" >&2
 exit $FAILED
