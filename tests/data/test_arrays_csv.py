@@ -75,11 +75,10 @@ def test_damaged_arrays(tmp_path):
 
 def test_npy_header_claiming_more_than_the_file_holds(tmp_path):
     buffer = io.BytesIO()
-    np.save(buffer, np.zeros(4, np.float32))
-    data = buffer.getvalue().replace(b"(4,)", b"(2147483648, 4096)".ljust(4))
-    header_fix = data  # a header that still parses, now claiming 32 GiB
-    (tmp_path / "huge.npy").write_bytes(header_fix)
-    with pytest.raises(DataError, match=r"huge.npy: .*(header says shape \[2147483648, 4096\]|not a \.npy)"):
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": (2**31, 4096)})
+    (tmp_path / "huge.npy").write_bytes(buffer.getvalue() + bytes(16))
+    with pytest.raises(DataError, match=r"huge.npy: the header says shape \[2147483648, 4096\] of float32 "
+                                        r"\(35184372088832 bytes\), but 16 data bytes follow"):
         load_npy(tmp_path / "huge.npy")
 
 
@@ -153,9 +152,12 @@ def test_fuzzed_array_and_csv_files_raise_only_data_errors(tmp_path_factory, npz
 
 
 def test_zip_member_claiming_more_than_deflate_can_give(tmp_path):
-    data = _npz_bytes()
+    data = bytearray(_npz_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first member's central directory record
+    data[entry + 24:entry + 28] = (2**32 - 1).to_bytes(4, "little")  # its uncompressed size: 4 GiB
     path = tmp_path / "z.npz"
-    path.write_bytes(data)
+    path.write_bytes(bytes(data))
     with zipfile.ZipFile(path) as archive:
-        assert archive.namelist() == ["x.npy", "y.npy"]
-    assert load_npz(path, ["x"])[0].shape == (3, 4)
+        assert archive.getinfo("x.npy").file_size == 2**32 - 1
+    with pytest.raises(DataError, match=r"z.npz\[x\]: the archive claims 4294967295 bytes from \d+ compressed"):
+        load_npz(path, ["x"])
