@@ -22,3 +22,4 @@ def test_gpu_check_runs_tiny_on_cpu(tmp_path):
     for mode in ("fp32", "bf16 + channels_last", "compile"):
         assert f"Trainer vs hand loop, shapes-cnn 16px, {mode}" in text
     assert "| GoogLeNet 64px batch 2" in text and "## Data-parallel overhead" in text
+    assert "## Pipeline parallelism" in text and "bubble fraction: measured" in text

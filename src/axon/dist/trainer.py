@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 from axon.dist import sharding
 from axon.dist.group import collective, comm_device
@@ -14,6 +14,7 @@ from axon.dist.trainable import AveragedTrainable, ShardedTrainable
 from axon.errors import ConfigError
 from axon.train.callbacks.base import Callback
 from axon.train.checkpoint import MODEL_FILE, STATE_FILE, checkpoint_folder, read_checkpoint, snapshot
+from axon.train.inputs import as_dataset
 from axon.train.trainer import Data, Trainer, resolve_device
 
 STRATEGIES = ("ddp", "fsdp")
@@ -105,14 +106,16 @@ class DistributedTrainer(Trainer):
         with collective("the end-of-epoch barrier", self.timeout):
             dist.barrier()
 
-    def make_loader(self, data: Data, train: bool) -> DataLoader:
+    def make_loader(self, data: Data, train: bool, what: str | None = None, inputs_only: bool = False) -> DataLoader:
         if train or isinstance(data, DataLoader):
-            return super().make_loader(data, train)
-        if isinstance(data, tuple):
-            data = TensorDataset(*data)
+            return super().make_loader(data, train, what, inputs_only)
+        data = as_dataset(data, what or "data", self.input_key, self.target_key, inputs_only)
+        if isinstance(data, DataLoader):
+            return data
         batches = even_batches(len(data), *self.data_shard, self.eval_batch_size)
         # its own generator, as the Trainer's: starting an iterator leaves the global RNG alone
         return DataLoader(data, batch_sampler=batches, num_workers=self.num_workers,
+                          collate_fn=getattr(data, "collate_fn", None),
                           pin_memory=self.pin_memory and self.device.type == "cuda",
                           generator=torch.Generator().manual_seed(0))
 
