@@ -8,7 +8,7 @@ import torch
 from axon import zoo
 from axon.run.export import export_module, run_exported
 
-TINY = {"googlenet": {"image_size": 32, "num_classes": 5}, "digits-cnn": {"width": 4}, "shapes-cnn": {"width": 4}}
+TINY = {"googlenet": {"image_size": 64, "num_classes": 5}, "digits-cnn": {"width": 4}, "shapes-cnn": {"width": 4}}
 
 
 def _model_and_input(name):
@@ -18,8 +18,13 @@ def _model_and_input(name):
     return model, torch.randn(5, *shape)
 
 
+# The image and vector classifiers; pointpillars (3D detection) takes pillar tensors, not
+# one image batch, and is exported by its own task's tests.
+CLASSIFIERS = [name for name in zoo.names() if name != "pointpillars"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", CLASSIFIERS)
 @pytest.mark.parametrize("fmt, exporter", [("torchscript", None), ("pt2", None), ("onnx", "torchscript")])
 def test_every_zoo_model_exports(tmp_path, name, fmt, exporter):
     model, x = _model_and_input(name)

@@ -17,8 +17,8 @@ def test_googlenet_example_trains_on_an_image_folder(image_folder, tmp_path, cap
     assert config["model"]["name"] == "googlenet" and config["data"]["augment"] == {"recipe": "imagenet"}
     assert config["precision"] == "auto" and config["channels_last"] == "auto" and config["label_smoothing"] > 0
     config.update(epochs=1, batch_size=4, out=str(tmp_path / "runs"), name="g")
-    config["model"]["args"]["image_size"] = 32
-    config["data"].update(root=str(image_folder), resize=36, crop=32, test_fraction=0.2, num_workers=1)
+    config["model"]["args"]["image_size"] = 64  # GoogLeNet's smallest: 64 px reach its last pool at 4x4
+    config["data"].update(root=str(image_folder), resize=64, crop=64, test_fraction=0.2, num_workers=1)
     path = tmp_path / "small.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["train", str(path), "--no-progress"]) == 0
