@@ -24,7 +24,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.run import evaluate_run
+    from axon.run import evaluate_run, load_run, read_task_record
+
+    if read_task_record(args.run_dir).get("task") == "detection":
+        from axon.run.detection import evaluate_detector
+
+        print(evaluate_detector(load_run(args.run_dir, args.checkpoint), args.checkpoint).format())
+        return 0
 
     result = evaluate_run(args.run_dir, checkpoint=args.checkpoint, out=args.out)
     metrics = result.metrics

@@ -34,7 +34,22 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from axon.run import load_run, read_task_record
     from axon.run.export import export_run
+
+    if read_task_record(args.run_dir).get("task") == "detection":
+        from axon.errors import ConfigError
+        from axon.run.detection import export_detector
+
+        if args.format != "onnx":
+            raise ConfigError(f"--format: a detection run exports as onnx (two graphs), not {args.format}")
+        check = export_detector(load_run(args.run_dir, args.checkpoint, device="cpu"),
+                                args.out or f"{args.run_dir}/export")
+        print("exported " + ", ".join(map(str, check.files)) + "\n  checked with onnxruntime on a validation frame: "
+              + ", ".join(f"{k} {v:.3g}" for k, v in check.max_abs_diff.items())
+              + f"\n  boxes: PyTorch {check.boxes_torch}, ONNX {check.boxes_onnx}, {check.boxes_matched} matched "
+              "(same class, BEV IoU >= 0.99)")
+        return 0
 
     result = export_run(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint,
                         onnx_exporter=args.onnx_exporter)

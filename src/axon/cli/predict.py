@@ -11,7 +11,11 @@ Predict with a trained run: every INPUT (an image file, a folder of images and .
 files, searched recursively, or a .npy array: one sample, or a batch (N, *shape) for a
 model of array inputs) goes through the preprocessing the run recorded (decode, resize,
 crop, scale, normalise: exactly what its evaluation data went through), and the top-k
-classes are printed with their probabilities, or written to --out (.csv or .json)."""
+classes are printed with their probabilities, or written to --out (.csv or .json).
+
+A detection run (task: detection) takes lidar scans (velodyne/<id>.bin in a KITTI folder,
+beside calib/ and image_2/) and writes KITTI result files and bird's-eye-view pictures
+into --out (a folder; default RUN_DIR/predictions)."""
 
 
 def add_parser(subparsers) -> None:
@@ -39,6 +43,13 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size: expected at least 1, got {args.batch_size}")
     loaded = load_run(args.run_dir, args.checkpoint, device=args.device)
+    if loaded.task.name == "detection":
+        from axon.run.detection import predict_scans
+
+        out = args.out or str(loaded.run_dir / "predictions")
+        for result in predict_scans(loaded, args.inputs, out):
+            print(f"{result} and {result.with_name(result.stem + '_bev.png')}")
+        return 0
     predictions = predict_files(loaded, args.inputs, top_k=args.top_k, batch_size=args.batch_size)
     if args.out:
         print(f"{len(predictions)} predictions written to {write_predictions(predictions, args.out)}")

@@ -56,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
                           master=args.master, local_mode=args.local_mode, use_gpu=args.use_gpu,
                           progress=not args.no_progress)
     print(f"done: {summary.status}, {summary.epochs_done} epochs in {summary.seconds:.1f} s\n"
-          f"  test accuracy: best checkpoint {summary.best_test_acc:.4f}, final {summary.final_test_acc:.4f}\n"
+          f"  {summary.test_metric}: best checkpoint {summary.best_test:.4f}, final {summary.final_test:.4f}\n"
           f"  run folder: {summary.run_dir}")
     return 0

@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
         if summary.best_epoch is not None else ""
     print(
         f"done: {summary.status}, {summary.epochs_done} epochs in {summary.seconds:.1f} s\n"
-        f"  test accuracy: best checkpoint {summary.best_test_acc:.4f}{best}, "
-        f"final {summary.final_test_acc:.4f}\n"
+        f"  {summary.test_metric}: best checkpoint {summary.best_test:.4f}{best}, "
+        f"final {summary.final_test:.4f}\n"
         f"  run folder: {summary.run_dir}"
     )
     return 0

@@ -34,8 +34,10 @@ class RunSummary:
     epochs_done: int
     best_epoch: int | None
     best_val: float | None
-    best_test_acc: float
-    final_test_acc: float
+    test_metric: str
+    """What best_test and final_test measure (e.g. test accuracy)."""
+    best_test: float
+    final_test: float
     seconds: float
 
 
@@ -144,6 +146,7 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
         print(report, flush=True)
     train, callbacks = _curriculum(config, data)
     threads = set_threads(config.threads, what="threads") if config.threads else torch.get_num_threads()
+    callbacks += get_task(config.task).callbacks(config, data)
     trainer = _trainer(config, model, run_dir, progress, train, trainer_factory, callbacks,
                        sampler_factory(config.data, data))
     if progress and trainer.is_main_process:
@@ -154,19 +157,21 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
     except TrainingDiverged as err:
         kept = f"the last good checkpoint is kept in {last}" if last.exists() else "no checkpoint was written"
         raise TrainingDiverged(f"{err}; {kept}", step=err.step) from None
-    final_acc = trainer.evaluate(data.test)["acc"]
+    task = get_task(config.task)
+    final_score = task.test_score(trainer, data)
     best_dir = run_dir / "checkpoints" / "best"
     checkpointer = trainer.checkpointer
-    best_acc = final_acc
+    best_score = final_score
     # Every process tracks the best epoch; the barrier at the end of fit has waited for
     # the main process to finish writing the checkpoint.
     if checkpointer.best_epoch not in (None, trainer.epoch):
         trainer.load_weights(checkpoint_folder(best_dir) / MODEL_FILE)
-        best_acc = trainer.evaluate(data.test)["acc"]
+        best_score = task.test_score(trainer, data)
     return RunSummary(
         run_dir=run_dir, status=trainer.stop_reason or "completed", epochs_done=trainer.epoch,
         best_epoch=checkpointer.best_epoch, best_val=checkpointer.best,
-        best_test_acc=best_acc, final_test_acc=final_acc, seconds=time.perf_counter() - start,
+        test_metric=task.test_metric, best_test=best_score, final_test=final_score,
+        seconds=time.perf_counter() - start,
     )
 
 

@@ -9,6 +9,7 @@ import difflib
 from axon.errors import ConfigError
 from axon.run.tasks.base import Task
 from axon.run.tasks.classification import Classification
+from axon.run.tasks.detection import Detection
 
 _TASKS: dict[str, Task] = {}
 
@@ -35,5 +36,6 @@ def get_task(name: str) -> Task:
 
 
 register_task(Classification())
+register_task(Detection())
 
-__all__ = ["Classification", "Task", "get_task", "register_task", "task_names"]
+__all__ = ["Classification", "Detection", "Task", "get_task", "register_task", "task_names"]

@@ -40,3 +40,14 @@ class Task:
     def evaluate(self, outputs: torch.Tensor, targets: torch.Tensor, record: dict) -> Any:
         """The task's metrics for `outputs` of the model against `targets`."""
         raise NotImplementedError
+
+    test_metric: str = ""
+    """What `test_score` measures, as the run's summary names it."""
+
+    def test_score(self, trainer, data: Any) -> float:
+        """The summary's number for the trainer's current weights on the test split."""
+        raise NotImplementedError
+
+    def callbacks(self, config: RunConfig, data: Any) -> list:
+        """Callbacks the task adds to training (e.g. a metric computed every epoch)."""
+        return []

@@ -64,5 +64,10 @@ class Classification(Task):
         return {"task": self.name, "classes": list(data.classes), "input_shape": list(data.input_shape),
                 "preprocessing": dict(data.preprocessing)}
 
+    test_metric = "test accuracy"
+
+    def test_score(self, trainer, data) -> float:
+        return trainer.evaluate(data.test)["acc"]
+
     def evaluate(self, outputs: torch.Tensor, targets: torch.Tensor, record: dict) -> ClassificationMetrics:
         return classification_metrics(outputs.float(), targets, record["classes"])

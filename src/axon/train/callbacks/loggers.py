@@ -14,36 +14,33 @@ COLUMNS = ["epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "l
 
 
 class CSVLogger(Callback):
-    """Write `metrics.csv` with one row per epoch (COLUMNS; absent metrics left empty).
+    """Write `metrics.csv` with one row per epoch: the COLUMNS, then any other metric a
+    callback or task adds (e.g. a detector's AP), in order of first appearance; absent
+    metrics are left empty.
 
-    At the start of a fit (or a resume) the file is rewritten from the trainer's history,
-    so rows of epochs that a crash lost from the checkpoint never linger."""
+    The file is rewritten (atomically) from the trainer's history at the start of a fit
+    (or a resume) and after every epoch, so rows of epochs that a crash lost from the
+    checkpoint never linger and a new column gets its header."""
 
     main_process_only = True
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._file = None
-        self._writer = None
 
-    def on_fit_start(self, trainer) -> None:
+    def _write(self, history: list[dict]) -> None:
+        extras = list(dict.fromkeys(key for row in history for key in row if key not in COLUMNS))
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(f, COLUMNS + extras, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(trainer.history)
+            writer.writerows(history)
         os.replace(tmp, self.path)
-        self._file = open(self.path, "a", newline="")
-        self._writer = csv.DictWriter(self._file, COLUMNS, extrasaction="ignore")
+
+    def on_fit_start(self, trainer) -> None:
+        self._write(trainer.history)
 
     def on_epoch_end(self, trainer, metrics) -> None:
-        self._writer.writerow(metrics)
-        self._file.flush()
-
-    def on_fit_end(self, trainer, status) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._write(trainer.history)
 
 
 class TensorBoardLogger(Callback):
