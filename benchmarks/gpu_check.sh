@@ -59,5 +59,11 @@ else PVM_ARGS="--model seed-small --steps 30 --repeats 5"; fi
 section "PVM: bottom-up and pipelined steps, each one CUDA graph per step, vs eager" \
   bash -c "echo '\`\`\`'; $PYTHON benchmarks/pvm_gpu_check.py $PVM_ARGS; status=\$?; echo '\`\`\`'; exit \$status"
 
+if [ -n "$TINY_FLAG" ]; then PP_ARGS="--tiny --repeats 2"; else PP_ARGS="--repeats 10"; fi
+section "PointPillars per frame, full KITTI configuration, fp32 (the paper's plain PyTorch: 42 Hz)" \
+  "$PYTHON" benchmarks/pointpillars_speed.py $PP_ARGS
+section "PointPillars per frame, full KITTI configuration, bf16" \
+  "$PYTHON" benchmarks/pointpillars_speed.py $PP_ARGS --precision bf16
+
 echo "gpu_check: report in $REPORT" >&2
 exit $FAILED
