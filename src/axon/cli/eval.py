@@ -24,9 +24,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.run import evaluate_run, load_run, read_task_record
+    from axon.run import evaluate_run, load_run, run_task
 
-    if read_task_record(args.run_dir).get("task") == "detection":
+    if run_task(args.run_dir) == "detection":
         from axon.run.detection import evaluate_detector
 
         print(evaluate_detector(load_run(args.run_dir, args.checkpoint), args.checkpoint).format())

@@ -34,10 +34,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from axon.run import load_run, read_task_record
+    from axon.run import load_run, run_task
     from axon.run.export import export_run
 
-    if read_task_record(args.run_dir).get("task") == "detection":
+    if run_task(args.run_dir) == "detection":
         from axon.errors import ConfigError
         from axon.run.detection import export_detector
 

@@ -70,6 +70,12 @@ def write_task_record(run_dir: Path, record: dict) -> None:
     write_atomically(run_dir / TASK_FILE, json.dumps(record, indent=2) + "\n")
 
 
+def run_task(run_dir: str | Path) -> str:
+    """The task of a run folder (checked to be a run folder first, then its task.json)."""
+    read_run_config(run_dir)
+    return read_task_record(run_dir)["task"]
+
+
 def read_task_record(run_dir: str | Path) -> dict:
     """task.json of a run folder (task, classes, input_shape, preprocessing)."""
     path = Path(run_dir) / TASK_FILE

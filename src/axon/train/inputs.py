@@ -22,7 +22,9 @@ ACCEPTED = ("a torch Dataset of (input, target) pairs, a DataLoader, a tuple (X,
 
 
 def as_tensor(values: Any, what: str) -> torch.Tensor:
-    """A tensor of `values` (tensor, array, list or number): floating as float32, integers as int64."""
+    """A tensor of `values`: arrays, lists and numbers with floating values as float32; a
+    tensor keeps its dtype (float64 stays float64, the caller's choice); small integer class
+    labels (N,) become int64."""
     if isinstance(values, torch.Tensor):
         tensor = values
     else:
@@ -30,8 +32,8 @@ def as_tensor(values: Any, what: str) -> torch.Tensor:
             tensor = torch.as_tensor(np.asarray(values))
         except (TypeError, ValueError, RuntimeError) as err:
             raise TypeError(f"{what}: cannot make a tensor of {type(values).__name__} ({err})") from None
-    if tensor.is_floating_point():
-        return tensor.to(torch.float32) if tensor.dtype == torch.float64 else tensor
+        if tensor.dtype == torch.float64:
+            tensor = tensor.to(torch.float32)
     if tensor.dtype in (torch.int8, torch.int16, torch.int32, torch.uint8) and tensor.ndim <= 1:
         return tensor.to(torch.int64)  # class labels
     return tensor
