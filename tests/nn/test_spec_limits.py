@@ -53,5 +53,8 @@ def test_building_a_spec_is_linear_in_its_nodes():
         model_from_spec(spec)
         return time.process_time() - start
 
-    small, large = cpu_seconds(1000), cpu_seconds(4000)
-    assert large < 8 * small  # linear: about 4x; the quadratic build was over 16x
+    # the best of several builds, so other processes' cache pressure and the collector's
+    # pauses fall out; linear gives about 4x, the quadratic build gave over 16x
+    small = min(cpu_seconds(1000) for _ in range(3))
+    large = min(cpu_seconds(4000) for _ in range(3))
+    assert large < 10 * small
