@@ -1,9 +1,11 @@
 """PVM: the pipelined step (the original's timing) against the bottom-up step.
 
-1. One process, side by side in the same process (interleaved rounds): steps/s of both
-   steps with every layer learning (best round), and the pipelined step's speed over
-   the bottom-up step's as the median of paired rounds, in wall-clock time and in the
-   process's CPU time (steadier on a shared machine); the target is >= 0.98.
+1. One process, side by side in the same process (interleaved rounds): steps/s of the
+   bottom-up step, the pipelined step looping over layers and the pipelined step with
+   the layers of one unit shape merged into one batch (`PVMEngine(merge_layers=True)`),
+   every layer learning (best round), and their speed ratios as medians of paired
+   rounds, in wall-clock time and in the process's CPU time (steadier on a shared
+   machine); the target for pipelined / bottom-up is >= 0.98.
 2. `--procs 1` and `2`: each step run on P processes exchanging hidden states over
    gloo, as `axon pvm run --procs P` does (each process owns a slice of every layer);
    prints steps/s and the exchanges (all-gathers) per step: one per layer for the
@@ -57,7 +59,12 @@ def loadavg() -> str:
 
 
 def side_by_side(model: str, repeats: int) -> None:
-    engines = {step: PVMEngine(load(model, step)) for step in STEPS}
+    """The bottom-up step, the pipelined step looping over layers, and the pipelined
+    step with every layer of one unit shape merged into one batch (`merge_layers`),
+    timed in interleaved rounds in this process."""
+    engines = {"bottom_up": PVMEngine(load(model, "bottom_up")),
+               "pipelined": PVMEngine(load(model, "pipelined"), merge_layers=False),
+               "merged": PVMEngine(load(model, "pipelined"), merge_layers=True)}
     video = frames(engines["pipelined"].cfg.input_size)
     k = [0]
 
@@ -71,14 +78,16 @@ def side_by_side(model: str, repeats: int) -> None:
     before = loadavg()
     wall = time_rounds(candidates, repeats, warmup=3)
     cpu = time_rounds(candidates, repeats, warmup=0, clock=time.process_time)
-    rates = {s: 1 / min(wall[s]) for s in STEPS}
-    speed = {name: 1 / paired_ratio(t["pipelined"], t["bottom_up"])
-             for name, t in (("wall", wall), ("cpu", cpu))}
-    print(f"{model}, one process, side by side ({repeats} interleaved rounds, load "
-          f"{before}-{loadavg()}): bottom-up {rates['bottom_up']:.1f} steps/s, pipelined "
-          f"{rates['pipelined']:.1f} steps/s (best rounds); pipelined speed / bottom-up: "
-          f"{speed['wall']:.3f} wall-clock, {speed['cpu']:.3f} CPU time (medians of paired "
-          "rounds)", flush=True)
+    rates = ", ".join(f"{s} {1 / min(wall[s]):.1f}" for s in engines)
+    batches = {s: len(e.batches) for s, e in engines.items()}
+    print(f"{model}, one process, {torch.get_num_threads()} thread(s), side by side "
+          f"({repeats} interleaved rounds, load {before}-{loadavg()}): steps/s (best rounds) "
+          f"{rates}; batches per step {batches}", flush=True)
+    for num, den in (("pipelined", "bottom_up"), ("merged", "bottom_up"),
+                     ("merged", "pipelined")):
+        speed = [1 / paired_ratio(t[num], t[den]) for t in (wall, cpu)]
+        print(f"  {num} speed / {den}: {speed[0]:.3f} wall-clock, {speed[1]:.3f} CPU time "
+              "(medians of paired rounds)", flush=True)
 
 
 def _worker(rank: int, world: int, job: dict) -> None:

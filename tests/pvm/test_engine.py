@@ -231,15 +231,72 @@ def test_graphed_step_falls_back_to_eager_steps():
 
 @variants
 def test_chunked_steps_match_whole_layer_steps(variant):
-    """Stepping units in cache-sized chunks computes what one batch of all units does."""
+    """Stepping units in cache-sized chunks computes, bit for bit, what one batch of
+    all units does (every unit's rows are aligned alike, see axon.pvm.batch)."""
     cfg = tiny(**variant)
     whole, chunked = PVMEngine(cfg, chunk_bytes=None), PVMEngine(cfg, chunk_bytes=1)
-    assert len(chunked.layers[0].chunks) == chunked.layers[0].n > 1
+    assert len(chunked.batches[0].chunks) == chunked.layers[0].n > 1
     for frame in frames(6):
         whole.step(frame)
         chunked.step(frame)
-    for a, b in zip(whole.state_tensors().values(), chunked.state_tensors().values()):
-        torch.testing.assert_close(a, b, **float32_tolerance(variant))
+    _assert_equal_states(whole, chunked)
+
+
+def _assert_equal_states(a, b):
+    sa, sb = a.state_tensors(), b.state_tensors()
+    assert sa.keys() == sb.keys()
+    for name in sa:
+        assert torch.equal(sa[name], sb[name]), name
+    for x, y in zip((a.err_abs, a.err_sq, a.copy_sq), (b.err_abs, b.err_sq, b.copy_sq)):
+        assert torch.equal(x, y)
+
+
+TOGETHER = {**SCHEDULE, "delay_each_layer": 0}  # every layer learns from step 1
+MERGED = {"original": {"activation": "rational"},
+          "original-together": {"activation": "rational", "schedule": TOGETHER},
+          "original-quirks": {"activation": "rational",
+                              "context": {"top_twice": True, "lateral_from_layer0": True}},
+          "axon-unit": {"prediction": "change", "input_norm": {"decay": 0.8}},
+          "axon-unit-together": {"prediction": "change", "input_norm": {"decay": 0.8},
+                                 "schedule": TOGETHER},
+          "sigmoid-two-back": {"activation": "sigmoid", "momentum": 0.9,
+                               "context": {"two_layers_back": True}}}
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("kw", MERGED.values(), ids=MERGED.keys())
+def test_merged_layers_step_exactly_as_the_per_layer_loop(kw, dtype):
+    """The pipelined step with every layer of one unit shape merged into one batch
+    (layers 1-3 here, of context widths 14, 13 and 6: zero rows pad the narrower ones)
+    gives bit for bit the per-layer loop's weights, states and error sums, over steps
+    where the layers start learning one by one (different momentum scales: one
+    update call per layer) or together (one call for the batch), and the context
+    switches on, chunked or not."""
+    cfg = tiny(step="pipelined", readout={"tile_size": 2, "learning_rate": 0.5}, **kw)
+    loop = PVMEngine(cfg, dtype=dtype, merge_layers=False)
+    merged = PVMEngine(cfg, dtype=dtype, merge_layers=True)
+    chunked = PVMEngine(cfg, dtype=dtype, merge_layers=True, chunk_bytes=1)
+    assert [b.ids for b in loop.batches] == [[0], [1], [2], [3]]
+    assert [b.ids for b in merged.batches] == [[0], [1, 2, 3]]
+    widths = [layer.D for layer in merged.layers[1:]]
+    assert len(set(widths)) == 3 and merged.batches[1].D == max(widths)
+    mask = torch.zeros(12, 12)
+    mask[3:7, 2:8] = 1
+    start = merged.layers[3].w1.clone()
+    for frame in frames(9):
+        for engine in (loop, merged, chunked):
+            engine.step(frame.to(dtype), mask)
+    assert not torch.equal(merged.layers[3].w1, start)  # the top layer learned
+    together = kw.get("schedule") is TOGETHER
+    assert (merged.momentum_scale[1] == merged.momentum_scale[3]) == together
+    _assert_equal_states(loop, merged)
+    _assert_equal_states(loop, chunked)
+
+
+def test_merging_layers_needs_the_pipelined_step():
+    with pytest.raises(ValueError, match="pipelined"):
+        PVMEngine(tiny(), merge_layers=True)
+    assert len(PVMEngine(tiny(step="pipelined")).batches) == 4  # CPU default: per layer
 
 
 def test_change_mode_predicts_the_signal_plus_the_change():
@@ -409,3 +466,59 @@ def test_supervised_only_trains_the_readout_alone():
         engine.step(frame, mask)
     assert torch.equal(engine.layers[0].w1, w1)
     assert not torch.equal(engine.layers[0].readout, readout)
+
+
+def test_graphed_merged_step_updates_each_batch_in_one_call():
+    """A merged engine replayed from recorded steps (the CUDA-graph path's bookkeeping,
+    on CPU) steps as the eager merged engine, and layers sharing a momentum scale are
+    updated by one call per batch in both."""
+    from axon.pvm.graph import GraphedStep, eager_record
+
+    cfg = tiny(step="pipelined", schedule=TOGETHER)
+    plain = PVMEngine(cfg, merge_layers=True, chunk_bytes=None)
+    graphed = PVMEngine(cfg, merge_layers=True, chunk_bytes=None)
+    calls = {id(plain): 0, id(graphed): 0}
+    for engine in (plain, graphed):
+        learn = engine._learn
+
+        def counted(*args, engine=engine, learn=learn):
+            calls[id(engine)] += 1
+            learn(*args)
+        engine._learn = counted
+    stepper = GraphedStep(graphed, record=eager_record)
+    video = frames(6)
+    plain.step(video[0])
+    stepper.step(video[0])
+    for frame in video[1:]:
+        before = dict(calls)
+        plain.step(frame)
+        stepper.step(frame)
+        assert calls[id(plain)] - before[id(plain)] == 2  # two batches, one call each
+    assert calls[id(graphed)] - before[id(graphed)] == 2  # the last step was a replay
+    assert stepper.failed is None
+    for a, b in zip(plain.state_tensors().values(), graphed.state_tensors().values()):
+        torch.testing.assert_close(a, b, **float32_tolerance({}))
+
+
+def test_merged_and_per_layer_engines_read_each_others_snapshot_tensors():
+    """Merging changes no snapshot: a merged engine's state tensors have the per-layer
+    engine's names and shapes (each layer's own input width), and each engine continues
+    bit for bit from the other's."""
+    cfg = tiny(step="pipelined", prediction="change", input_norm={"decay": 0.8})
+    video = frames(8)
+    loop, merged = PVMEngine(cfg, merge_layers=False), PVMEngine(cfg, merge_layers=True)
+    for frame in video[:4]:
+        loop.step(frame)
+        merged.step(frame)
+    shapes = {n: t.shape for n, t in loop.state_tensors().items()}
+    assert {n: t.shape for n, t in merged.state_tensors().items()} == shapes
+    to_merged, to_loop = PVMEngine(cfg, merge_layers=True), PVMEngine(cfg, merge_layers=False)
+    for src, dst in ((loop, to_merged), (merged, to_loop)):
+        dst.load_state_tensors({n: t.clone() for n, t in src.state_tensors().items()})
+        dst.step_count, dst.has_pred = src.step_count, src.has_pred
+    for frame in video[4:]:
+        for engine in (loop, merged, to_merged, to_loop):
+            engine.step(frame)
+    for engine in (merged, to_merged, to_loop):
+        for name, t in loop.state_tensors().items():
+            assert torch.equal(engine.state_tensors()[name], t), name

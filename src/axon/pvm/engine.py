@@ -24,13 +24,17 @@ Each step, layer by layer from the bottom: gather the signal (layer 0: the frame
 patches; above: the hidden states the layer below produced this step, or with
 `cfg.step == "pipelined"`, the original's timing, those it produced in the previous
 step, so no layer waits for another and a multi-process run exchanges the states of
-all layers once per step instead of once per layer); build the new input; then, chunk by chunk of units, learn from the error of the prediction made last
-step (`x(t) - x_hat(t)`, one SGD step with momentum: `dW = lr * outer(act, delta) +
-momentum * dW_prev; W += dW`, see `momentum_update`) and run the units forward, giving
-the new hidden state and the prediction of `x(t+1)`. On CPU a chunk is about
-CPU_CHUNK_BYTES of weights and momentum, so the forward pass reads from cache the weights
-the update has just written; on GPU a chunk is the whole layer. Every tensor of the state
-is changed in place, so a step can be captured as a CUDA graph (`axon.pvm.graph`).
+all layers once per step instead of once per layer); build the new input; then, chunk
+by chunk of units, learn from the error of the prediction made last step (`x(t) -
+x_hat(t)`, one SGD step with momentum: `dW = lr * outer(act, delta) + momentum *
+dW_prev; W += dW`, see `momentum_update`) and run the units forward, giving the new
+hidden state and the prediction of `x(t+1)`. The units live in `UnitBatch`es
+(`axon.pvm.batch`): one per layer, or, in the pipelined step with `merge_layers`, one
+per unit shape holding several layers, stepped by the same kernel calls, bit for bit
+as the per-layer loop. On CPU a chunk is about CPU_CHUNK_BYTES of weights and momentum,
+so the forward pass reads from cache the weights the update has just written; on GPU a
+chunk is the whole batch. Every tensor of the state is changed in place, so a step can
+be captured as a CUDA graph (`axon.pvm.graph`).
 
 Shapes: a layer's weights are `w1 (units, D, H)` and `w2 (units, H + 1, S)`; a frame is
 `(bands, height, width)` in [0, 1].
@@ -44,6 +48,7 @@ import torch
 
 from axon.errors import CheckpointError
 from axon.memory import check_fits
+from axon.pvm.batch import UnitBatch
 from axon.pvm.config import PVMConfig
 from axon.pvm.topology import FEEDBACK, LATERAL, TOP, TWO_BACK, LayerTopology, build_topology
 
@@ -166,21 +171,6 @@ class LayerState:
             self.readout = (r * (H + 1) ** -0.5).to(device=device, dtype=dtype)
             self.heat = torch.full((n, T), 0.5, device=device, dtype=dtype)
 
-    def bind_buffers(self, chunk_bytes: int | None) -> None:
-        """Fix the running state's storage: the hidden state becomes a view of
-        `h1 = [hidden, 1] (n, H + 1)`; the next input is built in `x_next (n, D)`, whose
-        bias column is set once. Units are stepped in chunks of about `chunk_bytes` of
-        weights and momentum (None: all at once), so that the weights a chunk's update
-        writes are still in cache when its forward pass reads them."""
-        h1 = self.hidden.new_ones(self.n, self.H + 1)
-        h1[:, :self.H] = self.hidden
-        self.h1, self.hidden = h1, h1[:, :self.H]
-        self.x_next = torch.zeros_like(self.x_in)
-        self.x_in[:, -1] = self.x_next[:, -1] = 1
-        per_unit = 2 * (self.D * self.H + (self.H + 1) * self.S) * self.w1.element_size()
-        size = max(1, self.n if chunk_bytes is None else chunk_bytes // per_unit)
-        self.chunks = [(a, min(a + size, self.n)) for a in range(0, self.n, size)]
-
     def real_rows(self, i: int) -> list[int]:
         """Rows of unit i's (padded) input vector that carry real inputs."""
         n_ctx = len(self.topo.context[self.start + i])
@@ -213,17 +203,30 @@ class PVMEngine:
     whole layer's hidden states `(units_l, H)`, and `exchange_all([hidden_owned_l])`
     (used by the pipelined step; default: `exchange` layer by layer) every layer's at
     once. `exchange_calls` counts the exchanges made. `chunk_bytes`: see
-    `LayerState.bind_buffers` (default: CPU_CHUNK_BYTES on CPU, whole layers on GPU).
+    `UnitBatch` (default: CPU_CHUNK_BYTES on CPU, whole batches on GPU).
+
+    `merge_layers` (pipelined step only): step all layers of one unit shape as one
+    `UnitBatch` (one kernel call per chunk for all of them) instead of one batch per
+    layer; bit for bit the same results. "auto": merged on GPU, where a step is many
+    small kernels, not on CPU, where a step is bound by memory bandwidth and the zero
+    rows a merged batch adds cost 1-3% more bytes than the fewer calls save
+    (benchmarks/pvm_pipelined.py measures both).
     """
 
     def __init__(self, cfg: PVMConfig, device: str | torch.device = "cpu",
                  owned: list[tuple[int, int]] | None = None,
                  exchange: Exchange | None = None, dtype: torch.dtype = torch.float32,
-                 chunk_bytes: int | None | str = "auto", exchange_all: ExchangeAll | None = None):
+                 chunk_bytes: int | None | str = "auto", exchange_all: ExchangeAll | None = None,
+                 merge_layers: bool | str = "auto"):
         self.cfg = cfg
         self.device = torch.device(device)
         if chunk_bytes == "auto":
             chunk_bytes = CPU_CHUNK_BYTES if self.device.type == "cpu" else None
+        if merge_layers == "auto":
+            merge_layers = cfg.step == "pipelined" and self.device.type != "cpu"
+        if merge_layers and cfg.step != "pipelined":
+            raise ValueError("merge_layers needs the pipelined step: in the bottom-up step "
+                             "each layer reads the states the layer below computes first")
         self.dtype = dtype
         check_fits(cfg.weight_bytes(torch.empty((), dtype=dtype).element_size()),
                    f"PVM model {cfg.name!r} (layer_shapes {cfg.layer_shapes}, hidden_block_size "
@@ -243,8 +246,9 @@ class PVMEngine:
             if (a, b) != (0, topo.units):
                 full = _slice_layer(full, a, b, topo)
             _to_device(full, self.device)
-            full.bind_buffers(chunk_bytes)
             self.layers.append(full)
+        self.batches = [UnitBatch(ids, [self.layers[l] for l in ids], chunk_bytes)
+                        for ids in self._batch_layers(merge_layers)]
         pad = self.total_units
         for layer in self.layers:
             layer.ctx_index = torch.where(layer.ctx_index < 0, pad, layer.ctx_index)
@@ -264,6 +268,16 @@ class PVMEngine:
         self.deep_dream = False
         self._gates: dict[tuple[bool, bool], list[torch.Tensor]] = {}
         self.reset_metrics()
+
+    def _batch_layers(self, merge: bool) -> list[list[int]]:
+        """The layer indices of each batch, in stepping order: one layer each, or
+        (merged) every layer of one unit shape (signal size, hidden size) together."""
+        if not merge:
+            return [[l] for l in range(len(self.layers))]
+        shapes: dict[tuple[int, int], list[int]] = {}
+        for l, layer in enumerate(self.layers):
+            shapes.setdefault((layer.S, layer.H), []).append(l)
+        return list(shapes.values())
 
     @property
     def exchanges(self) -> bool:
@@ -373,55 +387,77 @@ class PVMEngine:
         """The work of one step, given `update_factors()` and `norm_weight()` (floats,
         or 0-dim tensors for a graph). It changes the state only in place, so a CUDA
         graph captured from it replays correctly (see axon.pvm.graph); `has_pred`, the
-        switches and which layers learn are fixed structure."""
+        switches, which layers learn and which neighbouring layers share a momentum
+        scale (the same float, or the same tensor) are fixed structure.
+
+        Batch by batch (bottom-up: layer by layer from the bottom; pipelined: each
+        batch may hold several layers, none of which reads another's states of this
+        step): each layer's signal, error sums, backward factors and next input; then
+        chunk by chunk of the batch's units the learning step and the forward pass;
+        then each layer's readout (and, bottom-up, its exchange)."""
         pipelined = self.cfg.step == "pipelined"
         below_full: torch.Tensor | None = None
-        for l, layer in enumerate(self.layers):
-            signal = layer.signal
-            if self.deep_dream and self.has_pred:
-                signal.copy_(layer.pred)
-            elif l == 0:
-                signal.copy_(self.patches(frame)[layer.start:layer.stop])
-            else:
-                if pipelined:  # the layer below's states of the previous step
+        for batch in self.batches:
+            learns = {}
+            for l in batch.ids:
+                if pipelined and l > 0:  # the layer below's states of the previous step
                     lower = self.topology[l - 1]
                     below_full = self.hidden_prev[lower.offset:lower.offset + lower.units]
-                torch.index_select(below_full, 0, layer.children.reshape(-1),
-                                   out=signal.view(-1, below_full.shape[1]))
-            if self.has_pred:
-                change = (signal - layer.prev_signal).view(-1)
-                err = torch.sub(signal, layer.pred, out=layer.error).view(-1)
-                # per-step sums in float32, accumulated over steps in float64
-                self.copy_sq[l] += torch.dot(change, change)
-                self.err_abs[l] += torch.linalg.vector_norm(err, 1)
-                self.err_sq[l] += torch.dot(err, err)
-            learn = self.has_pred and not (isinstance(rates[l], float) and rates[l] == 0)
-            if learn:  # whole-layer factors of the backward pass (old hidden, old out)
-                kind = self.cfg.activation
-                delta_o = layer.error * activation_slope(layer.out, kind)
-                if layer.change:  # change mode: d pred / d out = 2
-                    delta_o.mul_(2)
-                delta_o_rate = delta_o * rates[l]
-                slope_rate = activation_slope(layer.hidden, kind) * rates[l]
-            self._build_input(layer, signal, l)
-            if layer.normalised:
-                standardise(layer.x_next[:, :layer.blocks * layer.S], layer.norm_mean,
-                            layer.norm_var, norm_weight, self.cfg.input_norm.eps)
-            for a, b in layer.chunks:
-                if learn:
-                    self._learn(layer, a, b, delta_o[a:b], delta_o_rate[a:b],
-                                slope_rate[a:b], inv_scales[l])
-                self._predict(layer, a, b)
-            layer.x_in.copy_(layer.x_next)
-            if not pipelined:
-                below_full = self._exchange_layers([l])[0]
-            if layer.readout is not None:
-                self._readout(layer, l, mask)
+                learns[l] = self._prepare(l, frame, below_full, rates[l], norm_weight)
+            runs = _learning_runs(batch, learns, inv_scales)
+            for a, b in batch.chunks:
+                for lo, hi, inv in runs:
+                    if max(a, lo) < min(b, hi):
+                        self._learn(batch, max(a, lo), min(b, hi), inv)
+                self._predict(batch, a, b)
+            batch.x_in.copy_(batch.x_next)
+            for l in batch.ids:
+                if not pipelined:
+                    below_full = self._exchange_layers([l])[0]
+                if self.layers[l].readout is not None:
+                    self._readout(self.layers[l], l, mask)
         if pipelined:
             self._exchange_layers(range(len(self.layers)))
         if self.has_pred:
             self.err_count += self.values_per_step
         self.hidden_prev.copy_(self.hidden_now)
+
+    def _prepare(self, l: int, frame: torch.Tensor, below_full: torch.Tensor | None,
+                 rate, norm_weight) -> bool:
+        """Layer l's part of a step before its batch's kernels: its signal (from the
+        frame, or the layer below's states `below_full`), the error sums, the factors
+        of the backward pass (old hidden, old out) in its batch's buffers, and its next
+        input. Returns whether it learns this step."""
+        layer = self.layers[l]
+        signal = layer.signal
+        if self.deep_dream and self.has_pred:
+            signal.copy_(layer.pred)
+        elif l == 0:
+            signal.copy_(self.patches(frame)[layer.start:layer.stop])
+        else:
+            torch.index_select(below_full, 0, layer.children.reshape(-1),
+                               out=signal.view(-1, below_full.shape[1]))
+        if self.has_pred:
+            change = (signal - layer.prev_signal).view(-1)
+            err = torch.sub(signal, layer.pred, out=layer.error).view(-1)
+            # per-step sums in float32, accumulated over steps in float64
+            self.copy_sq[l] += torch.dot(change, change)
+            self.err_abs[l] += torch.linalg.vector_norm(err, 1)
+            self.err_sq[l] += torch.dot(err, err)
+        learn = self.has_pred and not (isinstance(rate, float) and rate == 0)
+        if learn:
+            kind, (a, b), batch = self.cfg.activation, layer.span, layer.batch
+            delta_o = torch.mul(layer.error, activation_slope(layer.out, kind),
+                                out=batch.delta_o[a:b])
+            if layer.change:  # change mode: d pred / d out = 2
+                delta_o.mul_(2)
+            torch.mul(delta_o, rate, out=batch.delta_o_rate[a:b])
+            torch.mul(activation_slope(layer.hidden, kind), rate, out=batch.slope_rate[a:b])
+        self._build_input(layer, signal, l)
+        if layer.normalised:
+            standardise(layer.x_next[:, :layer.blocks * layer.S], layer.norm_mean,
+                        layer.norm_var, norm_weight, self.cfg.input_norm.eps)
+        return learn
 
     def _exchange_layers(self, ls) -> list[torch.Tensor]:
         """Gather the whole hidden states of layers `ls` (every layer, or one) from
@@ -444,30 +480,29 @@ class PVMEngine:
             self.hidden_now[top.offset:top.offset + top.units] = full
         return fulls
 
-    def _learn(self, layer: LayerState, a: int, b: int, delta_o: torch.Tensor,
-               delta_o_rate: torch.Tensor, slope_rate: torch.Tensor, inv_scale) -> None:
-        """Units [a, b): backpropagate the output deltas of the prediction made last
-        step `delta_o (b - a, S)` and update both weight matrices with momentum (see
-        `momentum_update`). `delta_o_rate` is `delta_o` times the rate factor and
-        `slope_rate (b - a, H)` the hidden activation's slope times it."""
-        w2 = layer.w2[a:b]
-        back = torch.bmm(w2[:, :layer.H, :], delta_o.unsqueeze(2)).squeeze(2)  # (b-a, H)
-        momentum_update(w2, layer.m2[a:b], layer.h1[a:b], delta_o_rate, inv_scale)
-        momentum_update(layer.w1[a:b], layer.m1[a:b], layer.x_in[a:b], back * slope_rate,
-                        inv_scale)
+    def _learn(self, batch: UnitBatch, a: int, b: int, inv_scale) -> None:
+        """Units [a, b) of a batch: backpropagate the output deltas of the prediction
+        made last step and update both weight matrices with momentum (see
+        `momentum_update`), from the factors `_prepare` left in the batch's buffers."""
+        w2, H = batch.w2[a:b], batch.H
+        back = torch.bmm(w2[:, :H, :], batch.delta_o[a:b].unsqueeze(2),
+                         out=batch.back[a:b].unsqueeze(2)).squeeze(2)  # (b-a, H)
+        momentum_update(w2, batch.m2[a:b], batch.h1[a:b], batch.delta_o_rate[a:b], inv_scale)
+        momentum_update(batch.w1[a:b], batch.m1[a:b], batch.x_in[a:b],
+                        back.mul_(batch.slope_rate[a:b]), inv_scale)
 
-    def _predict(self, layer: LayerState, a: int, b: int) -> None:
-        """Units [a, b): the new hidden state, output and prediction from `x_next`
-        (in place)."""
+    def _predict(self, batch: UnitBatch, a: int, b: int) -> None:
+        """Units [a, b) of a batch: the new hidden state, output and prediction from
+        `x_next` (in place)."""
         kind = self.cfg.activation
-        x = layer.x_next[a:b]
-        activate(torch.bmm(x.unsqueeze(1), layer.w1[a:b]).squeeze(1), kind,
-                 out=layer.hidden[a:b])
-        out = layer.out[a:b]
-        activate(torch.bmm(layer.h1[a:b].unsqueeze(1), layer.w2[a:b]).squeeze(1), kind,
-                 out=out)
-        if layer.change:  # change mode: x(t) + 2 (out - 0.5), clamped
-            pred = torch.add(layer.signal[a:b], out, alpha=2, out=layer.pred[a:b])
+        pre = torch.bmm(batch.x_next[a:b].unsqueeze(1), batch.w1[a:b],
+                        out=batch.pre_hidden[a:b].unsqueeze(1)).squeeze(1)
+        activate(pre, kind, out=batch.hidden[a:b])
+        pre = torch.bmm(batch.h1[a:b].unsqueeze(1), batch.w2[a:b],
+                        out=batch.pre_out[a:b].unsqueeze(1)).squeeze(1)
+        out = activate(pre, kind, out=batch.out[a:b])
+        if batch.out is not batch.pred:  # change mode: x(t) + 2 (out - 0.5), clamped
+            pred = torch.add(batch.signal[a:b], out, alpha=2, out=batch.pred[a:b])
             pred.sub_(1).clamp_(0, 1)
 
     def _build_input(self, layer: LayerState, signal: torch.Tensor, l: int) -> None:
@@ -576,6 +611,28 @@ class PVMEngine:
         b, g, c = cfg.input_block_size, cfg.layer_shapes[0], cfg.input_channels
         p = self.layers[0].pred.reshape(g, g, c, b, b).permute(2, 0, 3, 1, 4)
         return p.reshape(c, g * b, g * b)
+
+
+def _learning_runs(batch: UnitBatch, learns: dict[int, bool],
+                   inv_scales: list) -> list[tuple[int, int, object]]:
+    """The batch's learning units as runs `(a, b, inv_scale)` of neighbouring layers
+    that learn with one momentum scale (the same float, or the same tensor)."""
+    runs: list[tuple[int, int, object]] = []
+    for l, (a, b) in zip(batch.ids, batch.spans):
+        if not learns[l]:
+            continue
+        inv = inv_scales[l]
+        if runs and runs[-1][1] == a and _same_scale(runs[-1][2], inv):
+            runs[-1] = (runs[-1][0], b, inv)
+        else:
+            runs.append((a, b, inv))
+    return runs
+
+
+def _same_scale(x, y) -> bool:
+    if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
+        return x is y
+    return x == y
 
 
 def _slice_layer(full: LayerState, a: int, b: int, topo: LayerTopology) -> LayerState:

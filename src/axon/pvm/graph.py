@@ -83,7 +83,8 @@ class GraphedStep:
             return
         rates, inv = eng.update_factors()
         key = (eng.has_pred, eng.deep_dream, eng.frozen, eng.context_switches(),
-               mask is not None, tuple(r != 0 for r in rates), tuple(i is None for i in inv))
+               mask is not None, tuple(r != 0 for r in rates), tuple(i is None for i in inv),
+               tuple(_shares_scale(inv, l) for l in range(len(inv))))
         self.frame.copy_(frame)
         if mask is not None:
             self.mask.copy_(mask)
@@ -106,9 +107,18 @@ class GraphedStep:
 
     def _body(self, rates: list, inv: list, with_mask: bool) -> Replay:
         """`step_body` reading the static buffers (zero rates and absent momentum are
-        structure, so they stay Python constants)."""
+        structure, so they stay Python constants; a layer with the momentum scale of
+        the layer before it reads that layer's buffer, so a merged batch updates both
+        in one call)."""
         r = [0.0 if rate == 0 else self.factors[0, l] for l, rate in enumerate(rates)]
-        s = [None if i is None else self.factors[1, l] for l, i in enumerate(inv)]
+        s: list = []
+        for l, i in enumerate(inv):
+            s.append(None if i is None else s[-1] if _shares_scale(inv, l) else self.factors[1, l])
         mask = self.mask if with_mask else None
         norm = None if self.engine.cfg.input_norm is None else self.norm_weight
         return lambda: self.engine.step_body(self.frame, mask, r, s, norm)
+
+
+def _shares_scale(inv: list, l: int) -> bool:
+    """Whether layer l has momentum with the same scale as layer l - 1."""
+    return l > 0 and inv[l] is not None and inv[l] == inv[l - 1]
