@@ -1,5 +1,7 @@
-"""PVM on a GPU: the bottom-up and the pipelined step, each replayed as one CUDA graph
-per step (`axon.pvm.graph.GraphedStep`), against eager steps of the same model.
+"""PVM on a GPU: the bottom-up step, the pipelined step looping over layers and the
+pipelined step with the layers of one unit shape merged into one batch
+(`PVMEngine(merge_layers=True)`), each replayed as one CUDA graph per step
+(`axon.pvm.graph.GraphedStep`), against eager steps of the same engine.
 
 For each step it prints the largest state difference between the graphed and the
 eager engine after `--steps` steps (float32 rounding only), the number of graphs
@@ -38,12 +40,13 @@ def main() -> None:
     args = ap.parse_args()
     path = Path(args.model) if args.model.endswith(".json") else EXAMPLES / f"{args.model}.json"
     record = cuda_record if args.device.startswith("cuda") else eager_record
-    for step in ("bottom_up", "pipelined"):
+    for step, merge in (("bottom_up", False), ("pipelined", False), ("pipelined", True)):
         cfg = apply_overrides(load_model(path), ALL_LEARNING + [f"step={step}"])
+        label = f"{step}-merged" if merge else step
         g = torch.Generator().manual_seed(0)
         video = [torch.rand(3, cfg.input_size, cfg.input_size, generator=g).to(args.device)
                  for _ in range(8)]
-        eager, graphed = PVMEngine(cfg, args.device), PVMEngine(cfg, args.device)
+        eager, graphed = (PVMEngine(cfg, args.device, merge_layers=merge) for _ in range(2))
         stepper = GraphedStep(graphed, record=record)
         for t in range(args.steps):
             eager.step(video[t % 8])
@@ -62,12 +65,12 @@ def main() -> None:
         t = time_interleaved({"eager": timed(eager), "graphed": timed(stepper)}, args.repeats,
                              warmup=1)
         failed = f", FAILED: {stepper.failed}" if stepper.failed else ""
-        print(f"{cfg.name} {step} on {args.device}: graphed vs eager after {args.steps} steps, "
+        print(f"{cfg.name} {label} on {args.device}: graphed vs eager after {args.steps} steps, "
               f"max state difference {diff:.2e} ({len(stepper.replays)} graphs{failed}); "
               f"eager {args.round / t['eager']:.1f} steps/s, graphed "
               f"{args.round / t['graphed']:.1f} steps/s", flush=True)
         if diff > 1e-3 or stepper.failed:
-            raise SystemExit(f"{step}: the graphed step differs from the eager step")
+            raise SystemExit(f"{label}: the graphed step differs from the eager step")
 
 
 if __name__ == "__main__":
