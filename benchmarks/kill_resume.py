@@ -29,7 +29,7 @@ torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(64, 4))
 g = torch.Generator().manual_seed(1)
 x = torch.randn(2048, 16, generator=g); y = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()
-trainer = Trainer(model, epochs=4, batch_size=32, grad_accum=2, progress=False, run_dir=run, seed=3, device="cpu",
+trainer = Trainer(model, epochs=2, batch_size=32, grad_accum=2, progress=False, run_dir=run, seed=3, device="cpu",
                   deterministic=True, checkpoint_every_steps=3)
 last = run + "/checkpoints/last"
 import os
@@ -49,7 +49,7 @@ runner = PVMRunner(cfg, PanningCamera((24, 24), length=100), run, metrics_every=
 snaps = sorted(glob.glob(run + "/snapshots/step_*.safetensors"))
 if resume and snaps:
     runner.resume(snaps[-1])
-runner.run(300, log=lambda line: None)
+runner.run(150, log=lambda line: None)
 """
 
 
@@ -79,7 +79,7 @@ def final_bytes(kind: str, run: Path) -> bytes:
         return (run / "checkpoints" / "last" / "model.safetensors").read_bytes()
     from safetensors.torch import load_file
 
-    tensors = load_file(str(run / "snapshots" / "step_00000300.safetensors"))
+    tensors = load_file(str(run / "snapshots" / "step_00000150.safetensors"))
     return b"".join(tensors[k].numpy().tobytes() for k in sorted(tensors) if k != "metrics")
 
 

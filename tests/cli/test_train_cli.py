@@ -114,6 +114,52 @@ def test_resume_continues_from_last(tmp_path, capsys, monkeypatch):
     assert [row["epoch"] for row in csv.DictReader(open(run / "metrics.csv"))] == ["1", "2", "3"]
 
 
+def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_it_again(tmp_path, capsys, monkeypatch):
+    from safetensors.torch import load_file
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from axon.train.callbacks import ModelCheckpoint
+
+    def die_before_the_first_checkpoint(self, trainer, metrics):
+        raise KeyboardInterrupt  # as if the process were killed here
+
+    config = fast_config(tmp_path, epochs=2)
+    assert axon("train", config, "--name", "straight") == 0
+    monkeypatch.setattr(ModelCheckpoint, "on_epoch_end", die_before_the_first_checkpoint)
+    assert axon("train", config, "--name", "r") == 130
+    monkeypatch.undo()
+    run = tmp_path / "runs" / "r"
+    assert not (run / "checkpoints" / "last").exists()
+    capsys.readouterr()
+    assert axon("train", "--resume", run) == 0
+    assert f"{run}: no checkpoint yet (stopped before its first one); training from the beginning" \
+        in capsys.readouterr().out
+    assert [row["epoch"] for row in csv.DictReader(open(run / "metrics.csv"))] == ["1", "2"]
+    steps = EventAccumulator(str(run / "tensorboard" / "steps"))
+    steps.Reload()
+    assert [event.step for event in steps.Scalars("loss")] == list(range(1, 1 + len(steps.Scalars("loss"))))
+    weights = [load_file(str(tmp_path / "runs" / name / "checkpoints" / "last" / "model.safetensors"))
+               for name in ("straight", "r")]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_a_run_folder_appears_only_with_its_config(tmp_path, capsys, monkeypatch):
+    """A kill while the run folder is being made leaves no folder under the run's name
+    (that could be neither resumed nor made again), and a folder under the name that is
+    not a run is named as such."""
+    from axon.run import folder
+
+    def killed(name):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        folder.create_run_dir(tmp_path / "runs", "k", killed)
+    assert list((tmp_path / "runs").iterdir()) == []
+    (tmp_path / "runs" / "k").mkdir()
+    assert axon("train", fast_config(tmp_path, epochs=1, name="k")) == 2
+    assert "run folder already exists; pick another --name, or it is not an axon run folder" in error_line(capsys)
+
+
 def test_resume_rejects_overrides(tmp_path, capsys):
     assert axon("train", "--resume", tmp_path, "--epochs", 3) == 2
     assert "takes no CONFIG or overrides (got --epochs)" in error_line(capsys)

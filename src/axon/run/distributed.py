@@ -18,10 +18,10 @@ from axon.dist.group import broadcast_text, check_same_config, collective, join,
 from axon.dist.launch import check_options, launch
 from axon.dist.pipeline_trainer import PipelineTrainer, check_pipeline_options
 from axon.dist.trainer import DistributedTrainer
-from axon.errors import ConfigError, RunDirError
+from axon.errors import ConfigError
 from axon.run.config import RunConfig, dump_config, validate_config
 from axon.run.folder import read_run_config
-from axon.run.runs import RunSummary, continue_run, prepare_run
+from axon.run.runs import RunSummary, announce_resume, continue_run, prepare_run
 from axon.train.trainer import Trainer
 
 
@@ -121,8 +121,7 @@ def launch_run(*, config: RunConfig | None = None, resume: str | Path | None = N
     if resume is not None:
         resume = Path(resume)
         config = read_run_config(resume)
-        if not (resume / "checkpoints" / "last").is_dir():
-            raise RunDirError(f"{resume}: run has no checkpoint to resume ({resume / 'checkpoints' / 'last'} is missing)")
+        announce_resume(resume, progress)
         args = (None, str(resume), progress)
     elif nnodes == 1:
         config, run_dir = prepare_run(config)

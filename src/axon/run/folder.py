@@ -4,10 +4,14 @@ preprocessing), so evaluating, predicting and exporting need nothing else."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
+import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from axon.errors import CheckpointError, RunDirError
 from axon.run.config import RunConfig, load_config
@@ -17,8 +21,11 @@ CONFIG_FILE = "config.yaml"
 TASK_FILE = "task.json"
 
 
-def create_run_dir(out: str | Path, name: str | None) -> Path:
-    """Make a new run folder `out/name` (or `out/<timestamp>`); never reuse one."""
+def create_run_dir(out: str | Path, name: str | None, files: Callable[[str], dict[str, str]]) -> Path:
+    """Make a new run folder `out/name` (or `out/<timestamp>`) holding `files(folder_name)`
+    (file name -> text); never reuse one. The files are written in a hidden folder renamed
+    into place, so a run folder that exists always has them (a kill leaves at most a
+    `.new-run-*` folder)."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -26,23 +33,37 @@ def create_run_dir(out: str | Path, name: str | None) -> Path:
         raise RunDirError(f"{out}: cannot create the runs folder ({err.strerror})") from None
     if not out.is_dir():
         raise RunDirError(f"{out}: the runs folder is not a folder")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidates = [name] if name else [stamp] + [f"{stamp}-{i}" for i in range(2, 100)]
-    for candidate in candidates:
-        path = out / candidate
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as err:
-            raise RunDirError(f"{path}: cannot create the run folder ({err.strerror})") from None
-        if not os.access(path, os.W_OK):
-            raise RunDirError(f"{path}: the run folder is not writable")
-        return path
-    raise RunDirError(
-        f"{out / candidates[0]}: run folder already exists; pick another --name, "
-        f"or continue it with `axon train --resume {out / candidates[0]}`"
-    )
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".new-run-", dir=out))
+    except OSError as err:
+        raise RunDirError(f"{out}: cannot create a run folder in it ({err.strerror})") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        candidates = [name] if name else [stamp] + [f"{stamp}-{i}" for i in range(2, 100)]
+        for candidate in candidates:
+            path = out / candidate
+            if os.path.lexists(path):
+                continue
+            for file_name, text in files(candidate).items():
+                (tmp / file_name).write_text(text)
+            try:
+                os.rename(tmp, path)
+            except OSError as err:
+                if err.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+                    continue  # made by another process since the check
+                raise
+            return path
+    except OSError as err:
+        raise RunDirError(f"{err.filename or out}: cannot create the run folder ({err.strerror})") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    taken = out / candidates[0]
+    hint = f"continue it with `axon train --resume {taken}`" if (taken / CONFIG_FILE).is_file() \
+        else "it is not an axon run folder"
+    raise RunDirError(f"{taken}: run folder already exists; pick another --name, or {hint}")
 
 
 def read_run_config(run_dir: str | Path) -> RunConfig:
@@ -66,8 +87,9 @@ def write_atomically(path: Path, text: str) -> None:
         raise RunDirError(f"{path}: cannot write the file ({err.strerror})") from None
 
 
-def write_task_record(run_dir: Path, record: dict) -> None:
-    write_atomically(run_dir / TASK_FILE, json.dumps(record, indent=2) + "\n")
+def task_record_text(record: dict) -> str:
+    """task.json's text for `record`."""
+    return json.dumps(record, indent=2) + "\n"
 
 
 def run_task(run_dir: str | Path) -> str:

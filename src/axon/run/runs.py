@@ -13,11 +13,11 @@ from torch import nn
 
 from axon import zoo
 from axon.data.resize import ResizedDataset, SizeSchedule, check_fully_convolutional
-from axon.errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged
+from axon.errors import CheckpointError, ConfigError, TrainingDiverged
 from axon.nn.init import init_weights, set_prior_bias
 from axon.run.config import RunConfig, dump_config
 from axon.run.data import sampler_factory, training_set, worker_count
-from axon.run.folder import CONFIG_FILE, create_run_dir, read_run_config, write_task_record
+from axon.run.folder import CONFIG_FILE, TASK_FILE, create_run_dir, read_run_config, task_record_text
 from axon.run.tasks import get_task
 from axon.threads import set_threads
 from axon.train.callbacks.curriculum import DropoutOff, ProgressiveResizing
@@ -195,11 +195,13 @@ def prepare_run(config: RunConfig, data: Any | None = None) -> tuple[RunConfig, 
             check_fully_convolutional(model, bands, SizeSchedule(config.data.resize_schedule).sizes)
         except ValueError as err:
             raise ConfigError(f"data.resize_schedule: {err}") from None
-    run_dir = create_run_dir(config.out, config.name)
-    config = config.model_copy(update={"name": run_dir.name})
-    write_task_record(run_dir, task.record(data))
-    (run_dir / CONFIG_FILE).write_text(dump_config(config))
-    return config, run_dir
+    record = task_record_text(task.record(data))
+
+    def files(name: str) -> dict[str, str]:
+        return {TASK_FILE: record, CONFIG_FILE: dump_config(config.model_copy(update={"name": name}))}
+
+    run_dir = create_run_dir(config.out, config.name, files)
+    return config.model_copy(update={"name": run_dir.name}), run_dir
 
 
 def start_run(config: RunConfig, progress: bool = True) -> RunSummary:
@@ -209,6 +211,24 @@ def start_run(config: RunConfig, progress: bool = True) -> RunSummary:
     return _fit(config, data, run_dir, resume=False, progress=progress)
 
 
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether the run folder has a checkpoints/last to continue from."""
+    try:
+        checkpoint_folder(run_dir / "checkpoints" / "last")
+        return True
+    except CheckpointError:
+        return False
+
+
+def announce_resume(run_dir: str | Path, progress: bool) -> None:
+    """Check that `run_dir` is a run folder to resume; one that was stopped before its
+    first checkpoint is trained from the beginning, which this says (one line)."""
+    read_run_config(run_dir)
+    if not has_checkpoint(Path(run_dir)) and progress:
+        print(f"{run_dir}: no checkpoint yet (stopped before its first one); training from the beginning",
+              flush=True)
+
+
 def continue_run(run_dir: str | Path, progress: bool = True,
                  trainer_factory: Callable[..., Trainer] = Trainer) -> RunSummary:
     """Train in the run folder `run_dir` (made by `prepare_run`) as its config.yaml says:
@@ -216,21 +236,11 @@ def continue_run(run_dir: str | Path, progress: bool = True,
     data-parallel job (`trainer_factory` builds its Trainer), restarted ones too, runs this."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
-    try:
-        checkpoint_folder(run_dir / "checkpoints" / "last")
-        resume = True
-    except CheckpointError:
-        resume = False
-    return _fit(config, load_data(config), run_dir, resume, progress, trainer_factory)
+    return _fit(config, load_data(config), run_dir, has_checkpoint(run_dir), progress, trainer_factory)
 
 
 def resume_run(run_dir: str | Path, progress: bool = True) -> RunSummary:
-    """Continue the run in `run_dir` from `checkpoints/last` (the model as its config says)."""
-    run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
-    last = run_dir / "checkpoints" / "last"
-    try:
-        checkpoint_folder(last)
-    except CheckpointError:
-        raise RunDirError(f"{run_dir}: run has no checkpoint to resume ({last} is missing)") from None
-    return _fit(config, load_data(config), run_dir, resume=True, progress=progress)
+    """Continue the run in `run_dir` from `checkpoints/last` (the model as its config says);
+    a run stopped before its first checkpoint starts from the beginning."""
+    announce_resume(run_dir, progress)
+    return continue_run(run_dir, progress)

@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 
 from axon.dist.errors import DistributedError
-from axon.errors import RunDirError
 from axon.run.config import RunConfig
 from axon.run.distributed import check_pipeline_config, run_process
 from axon.run.folder import read_run_config
-from axon.run.runs import RunSummary, prepare_run
+from axon.run.runs import RunSummary, announce_resume, prepare_run
 
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)): (.*)$")
 
@@ -48,9 +47,7 @@ def spark_train(*, num_processes: int, config: RunConfig | None = None,
         raise ValueError("spark_train: give a config or a run folder to resume, not both")
     if resume is not None:
         run_dir = Path(resume)
-        read_run_config(run_dir)
-        if not (run_dir / "checkpoints" / "last").is_dir():
-            raise RunDirError(f"{run_dir}: run has no checkpoint to resume ({run_dir / 'checkpoints' / 'last'} is missing)")
+        announce_resume(run_dir, progress)
     check_pipeline_config(config or read_run_config(resume), num_processes)
     if master and master.startswith("local"):  # the processes run this interpreter, which has axon
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -59,11 +59,12 @@ class TensorBoardLogger(Callback):
     def on_fit_start(self, trainer) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        # On resume, events past the restored epoch/step (from a killed run) are discarded.
-        self._writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None,
+        # Events past the restored epoch/step (from a killed run; all of them when a run stopped
+        # before its first checkpoint starts again) are discarded.
+        self._writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1,
                                      flush_secs=10)  # its own thread flushes; closed (flushed) at the end
         self._steps = SummaryWriter(str(self.log_dir / "steps"), flush_secs=10,
-                                    purge_step=trainer.global_step + 1 if trainer.global_step else None)
+                                    purge_step=trainer.global_step + 1)
 
     def on_batch_end(self, trainer, result) -> None:
         self._steps.add_scalar("loss", result.loss.item(), global_step=trainer.global_step)
