@@ -17,6 +17,7 @@ from axon.errors import CheckpointError, ConfigError, TrainingDiverged
 from axon.nn.init import init_weights, set_prior_bias
 from axon.run.config import RunConfig, dump_config
 from axon.run.data import sampler_factory, training_set, worker_count
+from axon.run.edits import ConfigRecord, check_resumable
 from axon.run.folder import CONFIG_FILE, TASK_FILE, create_run_dir, read_run_config, task_record_text
 from axon.run.tasks import get_task
 from axon.threads import set_threads
@@ -146,7 +147,7 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
         print(report, flush=True)
     train, callbacks = _curriculum(config, data)
     threads = set_threads(config.threads, what="threads") if config.threads else torch.get_num_threads()
-    callbacks += get_task(config.task).callbacks(config, data)
+    callbacks += get_task(config.task).callbacks(config, data) + [ConfigRecord(config)]
     trainer = _trainer(config, model, run_dir, progress, train, trainer_factory, callbacks,
                        sampler_factory(config.data, data))
     if progress and trainer.is_main_process:
@@ -236,7 +237,10 @@ def continue_run(run_dir: str | Path, progress: bool = True,
     data-parallel job (`trainer_factory` builds its Trainer), restarted ones too, runs this."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
-    return _fit(config, load_data(config), run_dir, has_checkpoint(run_dir), progress, trainer_factory)
+    resume = has_checkpoint(run_dir)
+    if resume:
+        check_resumable(config, run_dir)
+    return _fit(config, load_data(config), run_dir, resume, progress, trainer_factory)
 
 
 def resume_run(run_dir: str | Path, progress: bool = True) -> RunSummary:
