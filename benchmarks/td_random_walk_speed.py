@@ -1,79 +1,84 @@
-"""Random-walk experiments vectorised over runs and step sizes (axon) against a plain
-Python loop over runs, states and steps (the textbook way), in the same process.
+"""The 19-state random walk, online TD(lambda) over the book's grid: axon's learner
+(runs packed into one stream of transitions, traces shared by the step sizes, tables
+stored state-major) against the previous version (axon before 2026-11-29: one Python
+step per time step of each padded episode, on a (lambdas x alphas x runs, 21) table),
+kept here only as the baseline. Both run in this process on the same episodes; the
+error tables must agree to rounding (the old version's fused multiply-add).
 
-Same task both ways: online TD(lambda) on the 19-state walk for a few lambdas and
-alphas, ``runs`` runs of ``episodes`` episodes, RMS error averaged over episodes.
-The error tables should agree to within run-to-run noise (different random streams).
-
-    .venv/bin/python benchmarks/td_random_walk_speed.py [--runs 20] [--episodes 10]
+    PYTHONPATH=src nice -n 10 /work/venv/bin/python benchmarks/td_random_walk_speed.py [--runs 100]
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import os
 import time
 
-import numpy as np
 import torch
 
-from axon.classic.td.random_walk import NINETEEN, learning_curves
+from axon.classic.td.random_walk import ALPHAS_19, LAMBDAS_19
+from axon.classic.td.tabular import online_td_lambda
+from axon.classic.td.walks import NINETEEN, sample_episodes
 
-LAMBDAS = (0.0, 0.8)
-ALPHAS = (0.1, 0.3, 0.5)
+
+def _previous_episode(values, states, rewards, live, alphas, lams):
+    """The previous version's online TD(lambda) through one padded episode (accumulating
+    traces), in place on values (batch, n + 2); alphas and lams (batch,) per row."""
+    rows = torch.arange(values.shape[0])
+    traces = torch.zeros_like(values)
+    decay = lams.unsqueeze(1)
+    step = torch.where(live, alphas.unsqueeze(1), 0.0)
+    for t in range(states.shape[1] - 1):
+        s = states[:, t]
+        delta = rewards[:, t] + values[rows, states[:, t + 1]] - values[rows, s]
+        traces.mul_(decay)
+        traces[rows, s] += 1.0
+        values.addcmul_((step[:, t] * delta).unsqueeze(1), traces)
 
 
-def python_loop(runs: int, episodes: int, seed: int = 0) -> np.ndarray:
-    """(lambdas, alphas) mean RMS error over episodes 1..episodes, plain Python."""
-    rnd = random.Random(seed)
-    n = NINETEEN.n
-    truth = NINETEEN.true_values().tolist()
-    out = np.zeros((len(LAMBDAS), len(ALPHAS)))
-    for i, lam in enumerate(LAMBDAS):
-        for j, alpha in enumerate(ALPHAS):
-            total = 0.0
-            for _ in range(runs):
-                values = [0.0] * (n + 2)
-                for _ in range(episodes):
-                    traces = [0.0] * (n + 2)
-                    state = (n + 1) // 2
-                    while 0 < state < n + 1:
-                        nxt = state + rnd.choice((-1, 1))
-                        reward = -1.0 if nxt == 0 else (1.0 if nxt == n + 1 else 0.0)
-                        delta = reward + values[nxt] - values[state]
-                        for s in range(n + 2):
-                            traces[s] *= lam
-                        traces[state] += 1.0
-                        for s in range(1, n + 1):
-                            values[s] += alpha * delta * traces[s]
-                        state = nxt
-                    error = sum((values[s + 1] - truth[s]) ** 2 for s in range(n)) / n
-                    total += error**0.5
-            out[i, j] = total / (runs * episodes)
-    return out
+def previous_version(data, alphas, lambdas) -> torch.Tensor:
+    """RMS error curves (lambdas, alphas, episodes + 1), the previous way."""
+    runs, count = data.lengths.shape
+    copies = len(lambdas) * len(alphas)
+    grid = torch.cartesian_prod(lambdas, alphas)
+    lam, alpha = grid[:, 0].repeat_interleave(runs), grid[:, 1].repeat_interleave(runs)
+    values = NINETEEN.initial_values(copies * runs)
+    errors = [NINETEEN.rms_error(values)]
+    for e in range(count):
+        steps = int(data.lengths[:, e].max())
+        states = data.states[:, e, : steps + 1].repeat(copies, 1)
+        rewards = data.rewards[:, e, :steps].repeat(copies, 1)
+        live = data.live[:, e, :steps].repeat(copies, 1)
+        _previous_episode(values, states, rewards, live, alpha, lam)
+        errors.append(NINETEEN.rms_error(values))
+    return torch.stack(errors, dim=-1).view(len(lambdas), len(alphas), runs, count + 1).mean(2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    alphas = torch.tensor(ALPHAS_19, dtype=torch.float64)
+    lambdas = torch.tensor(LAMBDAS_19, dtype=torch.float64)
+    data = sample_episodes(NINETEEN, args.runs, args.episodes, torch.Generator().manual_seed(0))
+    print(f"19-state walk, online TD(lambda): {len(lambdas)} lambdas x {len(alphas)} alphas x {args.runs} runs x "
+          f"{args.episodes} episodes ({int(data.lengths.sum())} steps per setting); torch threads "
+          f"{torch.get_num_threads()}; loadavg {open('/proc/loadavg').read().split()[:3]}; pid {os.getpid()}")
     start = time.perf_counter()
-    curves = learning_curves(NINETEEN, "td", ALPHAS, args.episodes, args.runs, LAMBDAS)
-    vectorised = curves[..., 1:].mean(-1).numpy()
+    curves = NINETEEN.rms_error(online_td_lambda(NINETEEN, data, alphas, lambdas)).mean(0).permute(1, 2, 0)
     axon_s = time.perf_counter() - start
     start = time.perf_counter()
-    reference = python_loop(args.runs, args.episodes)
-    loop_s = time.perf_counter() - start
-    print(f"19-state walk, lambdas {LAMBDAS}, alphas {ALPHAS}, {args.runs} runs x "
-          f"{args.episodes} episodes")
-    print(f"axon vectorised: {axon_s:.2f} s; Python loop: {loop_s:.2f} s; "
-          f"speed-up x{loop_s / axon_s:.1f}")
-    print("mean RMS error (rows lambda, columns alpha), axon / loop:")
-    for lam, a, b in zip(LAMBDAS, vectorised, reference):
-        print(f"  lambda={lam:<4g} " + "  ".join(f"{x:.3f}/{y:.3f}" for x, y in zip(a, b)))
+    before = previous_version(data, alphas, lambdas)
+    before_s = time.perf_counter() - start
+    both = torch.isfinite(curves) & torch.isfinite(before)
+    same_divergence = torch.equal(torch.isfinite(curves), torch.isfinite(before))
+    gap = (curves - before)[both].abs().max().item()
+    print(f"previous version: {before_s:.2f} s; axon now: {axon_s:.2f} s; speed-up x{before_s / axon_s:.1f}")
+    print(f"RMS curves: max |now - previous| {gap:.2e} over finite entries; same diverged settings: {same_divergence}")
+    print(f"loadavg after: {open('/proc/loadavg').read().split()[:3]}")
 
 
 if __name__ == "__main__":

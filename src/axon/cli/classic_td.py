@@ -4,7 +4,6 @@ experiments of axon.classic.td; each prints its result and writes its plot."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from axon.cli import common_options
@@ -56,41 +55,43 @@ def run_dopamine(args) -> int:
     return 0
 
 
-def _episode_progress(label: str):
-    tty = sys.stdout.isatty()
-
-    def show(done: int, total: int) -> None:
-        if tty:
-            print(f"\r{label}: episode {done}/{total}", end="" if done < total else "\n", flush=True)
-        elif done == total or done % max(1, total // 10) == 0:
-            print(f"{label}: episode {done}/{total}", flush=True)
-
-    return show
+WALK_METHODS = {5: ("td-mc", "batch"), 19: ("online", "lambda-return", "n-step")}
 
 
 def run_random_walk(args) -> int:
     from axon.classic.td import random_walk
-    from axon.viz.td import plot_five_state, plot_nineteen_state
+    from axon.errors import ConfigError
+    from axon.viz import td as plots
 
+    method = args.method or WALK_METHODS[args.states][0]
+    if method not in WALK_METHODS[args.states]:
+        raise ConfigError(f"--method: {method!r} with --states {args.states}; expected one of "
+                          f"{', '.join(WALK_METHODS[args.states])}")
     out = Path(args.out)
-    if args.states == 5:
-        result = random_walk.five_state(
-            episodes=args.episodes or 100, runs=args.runs, seed=args.seed
-        )
-        print(result.report())
-        path = plot_five_state(
-            result.td, result.mc, result.td_alphas, result.mc_alphas, out / "random_walk_5.png"
-        )
+    episodes = args.episodes or (100 if args.states == 5 else 10)
+    if method == "td-mc":
+        result = random_walk.five_state(episodes=episodes, runs=args.runs, seed=args.seed)
+        path = plots.plot_five_state(result.values, result.shown, result.shown_alpha, result.td, result.mc,
+                                     result.td_alphas, result.mc_alphas, out / "random_walk_5.png")
+    elif method == "batch":
+        result = random_walk.batch_walk(episodes=episodes, runs=args.runs, seed=args.seed)
+        path = plots.plot_batch(result.td, result.mc, result.runs, out / "random_walk_5_batch.png")
+    elif method == "n-step":
+        result = random_walk.n_step(episodes=episodes, runs=args.runs, seed=args.seed)
+        path = plots.plot_nineteen_state(result.errors, result.params, result.alphas, episodes,
+                                         out / "random_walk_19_n_step.png", "n-step TD", "n")
     else:
-        episodes = args.episodes or 10
-        result = random_walk.nineteen_state(
-            episodes=episodes, runs=args.runs, trace=args.trace, seed=args.seed,
-            on_episode=_episode_progress("19-state walk"),
-        )
-        print(result.report())
-        path = plot_nineteen_state(
-            result.errors, result.lambdas, result.alphas, episodes, out / "random_walk_19.png"
-        )
+        result = random_walk.nineteen_state(episodes=episodes, runs=args.runs, trace=args.trace, seed=args.seed)
+        if method == "online":
+            path = plots.plot_nineteen_state(result.errors, result.params, result.alphas, episodes,
+                                             out / "random_walk_19.png", result.method)
+        else:
+            online = result
+            result = random_walk.nineteen_state(episodes=episodes, runs=args.runs, seed=args.seed, offline=True)
+            print(online.report())
+            path = plots.plot_lambda_return(result.errors, online.errors, result.params, result.alphas, episodes,
+                                            out / "random_walk_19_lambda_return.png")
+    print(result.report())
     print(f"plot: {path}")
     return 0
 
@@ -174,17 +175,21 @@ def add_commands(subparsers) -> None:
 
     p = subparsers.add_parser(
         "random-walk", parents=[common_options()],
-        help="Sutton & Barto's random walks: 5-state TD vs MC, 19-state TD(lambda)",
-        description="--states 5: Example 6.2, RMS error of TD(0) and constant-alpha MC over "
-        "episodes for the book's alphas. --states 19: online TD(lambda) for lambda in "
-        "{0, .4, .8, .9, .95, 1} over a range of alpha, error averaged over the first episodes.",
+        help="Sutton & Barto's random walks: TD vs MC, batch training, TD(lambda), lambda-return, n-step",
+        description="--states 5: Example 6.2 (--method td-mc: the values TD(0) learns and the RMS "
+        "error of TD(0) and constant-alpha MC over episodes) or figure 6.2 (--method batch: batch "
+        "TD(0) vs batch MC). --states 19: the RMS error over the first episodes against alpha for "
+        "online TD(lambda) (--method online, figure 12.6), the offline lambda-return algorithm beside "
+        "it (--method lambda-return, figure 12.3) or n-step TD (--method n-step, figure 7.2).",
     )
     p.add_argument("--states", type=int, choices=(5, 19), default=5, help="5 or 19 (default 5)")
+    p.add_argument("--method", default=None,
+                   help="5 states: td-mc (default) or batch; 19 states: online (default), lambda-return or n-step")
     p.add_argument("--runs", type=int, default=100, help="independent runs averaged (default 100)")
     p.add_argument("--episodes", type=int, default=None,
                    help="episodes per run (default 100 for 5 states, 10 for 19)")
     p.add_argument("--trace", default="accumulating",
-                   help=f"19 states: {' or '.join(TRACES)} traces (default accumulating)")
+                   help=f"online TD(lambda): {' or '.join(TRACES)} traces (default accumulating)")
     _seed(p)
     _out(p)
     p.set_defaults(func=run_random_walk)

@@ -1,6 +1,7 @@
 """Plots of temporal-difference learning (axon.classic.td): associations across
 conditioning trials, the Dayan & Abbott dopamine figure, Sutton & Barto's random-walk
-figures and TD-Gammon's win rates during training. Inputs are numpy arrays and lists."""
+figures (Example 6.2, figures 6.2, 7.2, 12.3 and 12.6) and TD-Gammon's win rates during
+training. Inputs are numpy arrays and lists."""
 
 from __future__ import annotations
 
@@ -93,52 +94,94 @@ def plot_dopamine(
 
 
 def plot_five_state(
-    td: np.ndarray, mc: np.ndarray, td_alphas, mc_alphas, path
+    values: np.ndarray, shown, shown_alpha: float, td: np.ndarray, mc: np.ndarray, td_alphas, mc_alphas, path
 ) -> Path:
-    """Sutton & Barto Example 6.2: RMS error (alphas, episodes + 1) of TD(0) and MC."""
-    fig, (ax,) = new_figure(width=6.0, height=4.2)
+    """Sutton & Barto Example 6.2. Left: the values (len(shown), 5) one TD(0) run had after
+    ``shown`` episodes, against the true values 1/6 .. 5/6. Right: RMS error (alphas,
+    episodes + 1) of TD(0) and MC."""
+    fig, (left, right) = new_figure(1, 2, width=5.2, height=4.2)
+    states = np.arange(1, values.shape[1] + 1)
+    for row, episode in zip(values, shown):
+        left.plot(states, row, marker="o", ms=4, label=f"after {episode}")
+    left.plot(states, states / (len(states) + 1), color="black", lw=2, label="true values")
+    left.set_xticks(states, [chr(ord("A") + k) for k in range(len(states))])
+    left.set_xlabel("state")
+    left.set_ylabel("estimated value")
+    left.set_title(f"values learned by TD(0), alpha = {shown_alpha:g} (one run)", fontsize=10)
+    left.legend(fontsize=8, title="episodes", title_fontsize=8)
     episodes = np.arange(td.shape[1])
     for curve, alpha in zip(td, td_alphas):
-        ax.plot(episodes, curve, label=f"TD alpha={alpha:g}")
+        right.plot(episodes, curve, label=f"TD alpha={alpha:g}")
     for curve, alpha in zip(mc, mc_alphas):
-        ax.plot(episodes, curve, ls="--", label=f"MC alpha={alpha:g}")
-    ax.set_xlabel("walks / episodes")
-    ax.set_ylabel("RMS error, averaged over states")
-    ax.set_title("5-state random walk: TD(0) vs constant-alpha MC")
-    ax.legend(fontsize=8)
+        right.plot(episodes, curve, ls="--", label=f"MC alpha={alpha:g}")
+    right.set_xlabel("walks / episodes")
+    right.set_ylabel("RMS error, averaged over states and runs")
+    right.set_title("TD(0) vs constant-alpha MC", fontsize=10)
+    right.legend(fontsize=8)
     return save_figure(fig, path)
 
 
-def plot_nineteen_state(errors: np.ndarray, lambdas, alphas, episodes: int, path, clip: float = 0.55) -> Path:
-    """The 19-state walk: mean RMS error over the first episodes (lambdas, alphas)
-    against alpha, one line per lambda, on the book's scale (up to `clip`). Each lambda has
-    its own line style and marker, so a curve lying on another still shows; errors above
-    the scale are drawn as triangles on its top edge and diverged runs (NaN) as crosses
-    above it, instead of being dropped."""
-    fig, (ax,) = new_figure(width=7.0, height=4.6)
+def plot_batch(td: np.ndarray, mc: np.ndarray, runs: int, path) -> Path:
+    """Sutton & Barto figure 6.2: RMS error (episodes + 1,) under batch training."""
+    fig, (ax,) = new_figure(width=6.0, height=4.2)
+    episodes = np.arange(len(td))
+    ax.plot(episodes[1:], td[1:], label="batch TD(0)")
+    ax.plot(episodes[1:], mc[1:], ls="--", label="batch MC")
+    ax.set_ylim(0, min(0.25, max(td[1:].max(), mc[1:].max()) * 1.05))
+    ax.set_xlabel("walks / episodes")
+    ax.set_ylabel("RMS error, averaged over states")
+    ax.set_title(f"5-state random walk under batch training ({runs} runs)")
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def _alpha_panel(ax, errors: np.ndarray, params, alphas, episodes: int, title: str, param: str,
+                 clip: float) -> None:
+    """Mean RMS error (params, alphas) against alpha, one line per parameter, on the book's
+    scale (up to `clip`): each line has its own style and open marker, so a curve lying on
+    another still shows; errors above the scale are triangles on its top edge and diverged
+    runs (NaN) crosses above it, instead of being dropped."""
     alphas = np.asarray(alphas, dtype=float)
     styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
-    markers = "os^Dvx"
-    for k, (row, lam) in enumerate(zip(errors, lambdas)):
+    markers = "os^Dvx<>P*"
+    for k, (row, value) in enumerate(zip(errors, params)):
         row = np.asarray(row, dtype=float)
         color = f"C{k}"
         shown = np.where(row <= clip, row, np.nan)
         ax.plot(alphas, shown, ls=styles[k % len(styles)], marker=markers[k % len(markers)], ms=4, color=color,
-                lw=1.4, label=f"lambda={lam:g}", zorder=3 + k, markerfacecolor="none")
-        above = np.isfinite(row) & (row > clip)  # one band row per lambda, so none hides another
-        ax.plot(alphas[above], np.full(above.sum(), clip + 0.004 + 0.006 * k), "^", color=color, ms=4, zorder=3 + k)
+                lw=1.4, label=f"{param}={value:g}", zorder=3 + k, markerfacecolor="none")
+        above = np.isfinite(row) & (row > clip)  # one band row per line, so none hides another
+        ax.plot(alphas[above], np.full(above.sum(), clip + 0.004 + 0.004 * k), "^", color=color, ms=4, zorder=3 + k)
         diverged = ~np.isfinite(row)
-        ax.plot(alphas[diverged], np.full(diverged.sum(), clip + 0.044 + 0.006 * k), "x", color=color, ms=4,
+        ax.plot(alphas[diverged], np.full(diverged.sum(), clip + 0.05 + 0.004 * k), "x", color=color, ms=4,
                 zorder=3 + k)
     ax.plot([], [], "^", color="grey", label=f"error above {clip:g}")  # legend entries for the two bands
     ax.plot([], [], "x", color="grey", label="diverged")
-    ax.set_ylim(0.25, clip + 0.085)
+    ax.set_ylim(0.25, clip + 0.095)
     ax.axhline(clip, color="grey", lw=0.6)
     ax.set_xlim(0, max(alphas) * 1.02)
     ax.set_xlabel("alpha")
     ax.set_ylabel(f"RMS error over the first {episodes} episodes")
-    ax.set_title("19-state random walk: online TD(lambda)")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+
+
+def plot_nineteen_state(errors: np.ndarray, params, alphas, episodes: int, path, title: str = "online TD(lambda)",
+                        param: str = "lambda", clip: float = 0.55) -> Path:
+    """The 19-state walk: mean RMS error over the first episodes (params, alphas) against
+    alpha, one line per lambda (or n)."""
+    fig, (ax,) = new_figure(width=7.0, height=4.6)
+    _alpha_panel(ax, errors, params, alphas, episodes, f"19-state random walk: {title}", param, clip)
+    return save_figure(fig, path)
+
+
+def plot_lambda_return(offline: np.ndarray, online: np.ndarray, lambdas, alphas, episodes: int, path,
+                       clip: float = 0.55) -> Path:
+    """Sutton & Barto figures 12.3 and 12.6 side by side: the offline lambda-return
+    algorithm and online TD(lambda) on the 19-state walk (errors (lambdas, alphas))."""
+    fig, axes = new_figure(1, 2, width=6.6, height=4.6)
+    _alpha_panel(axes[0], offline, lambdas, alphas, episodes, "offline lambda-return algorithm", "lambda", clip)
+    _alpha_panel(axes[1], online, lambdas, alphas, episodes, "online TD(lambda)", "lambda", clip)
     return save_figure(fig, path)
 
 

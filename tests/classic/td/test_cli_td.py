@@ -25,11 +25,23 @@ def test_dopamine_command(tmp_path, capsys):
 
 def test_random_walk_commands(tmp_path, capsys):
     assert axon("classic", "random-walk", "--runs", 3, "--episodes", 5, "--out", tmp_path) == 0
-    assert "TD(0)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "TD(0)" in out and "after   1 episodes" in out
+    assert axon("classic", "random-walk", "--method", "batch", "--runs", 3, "--episodes", 12,
+                "--out", tmp_path) == 0
+    assert "batch MC" in capsys.readouterr().out
     assert axon("classic", "random-walk", "--states", 19, "--runs", 2, "--episodes", 2,
                 "--out", tmp_path) == 0
     assert "best alpha" in capsys.readouterr().out
-    assert (tmp_path / "random_walk_5.png").exists() and (tmp_path / "random_walk_19.png").exists()
+    assert axon("classic", "random-walk", "--states", 19, "--method", "lambda-return", "--runs", 2,
+                "--episodes", 2, "--out", tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "offline lambda-return" in out and "online TD(lambda)" in out
+    assert axon("classic", "random-walk", "--states", 19, "--method", "n-step", "--runs", 2,
+                "--episodes", 2, "--out", tmp_path) == 0
+    assert "n=512" in capsys.readouterr().out
+    for name in ("5", "5_batch", "19", "19_lambda_return", "19_n_step"):
+        assert (tmp_path / f"random_walk_{name}.png").stat().st_size > 1000
 
 
 def test_td_gammon_train_and_play(tmp_path, capsys):
@@ -50,6 +62,9 @@ def test_td_gammon_train_and_play(tmp_path, capsys):
         (["conditioning", "secondary", "--model", "td", "--gamma", "1.5"], "gamma: 1.5"),
         (["dopamine", "--reward-time", "300"], "reward_time"),
         (["td-gammon", "train", "--lam", "-0.5"], "lambda: -0.5"),
+        (["random-walk", "--method", "n-step"], "--method: 'n-step' with --states 5"),
+        (["random-walk", "--states", "19", "--method", "batch"], "--method: 'batch' with --states 19"),
+        (["random-walk", "--runs", "0"], "runs: 0"),
         (["td-gammon", "play", "--checkpoint", "missing.safetensors"], "missing.safetensors"),
     ],
 )

@@ -1,11 +1,13 @@
-"""Sutton & Barto's random walks, vectorised over independent runs and step sizes.
+"""Sutton & Barto's random-walk experiments, vectorised over runs, step sizes and
+lambdas (or n); every setting sees the same episodes (common random numbers).
 
-States 1..n in a row, terminals 0 and n + 1; every episode starts in the middle and
-steps left or right with equal probability. Example 6.2 (n = 5): reward +1 on the
-right exit, 0 elsewhere, true values i / 6, estimates start at 0.5; TD(0) against
-constant-alpha every-visit Monte Carlo. The 19-state walk (section 12.1): reward -1
-on the left exit and +1 on the right, true values -0.9 .. 0.9, estimates start at 0;
-online TD(lambda). Errors are the RMS over states of estimate - truth.
+- Example 6.2 (5 states, reward +1 on the right, estimates from 0.5): the values TD(0)
+  learns after 0, 1, 10, 100 episodes, and TD(0) against constant-alpha MC.
+- Figure 6.2 (batch training): batch TD(0) against batch MC on the 5-state walk.
+- The 19-state walk (reward -1 on the left, +1 on the right, estimates from 0): the RMS
+  error over the first 10 episodes against alpha, for online TD(lambda) (figure 12.6),
+  the offline lambda-return algorithm (figure 12.3) and n-step TD (figure 7.2).
+Errors are the RMS over states of estimate - truth, averaged over runs.
 """
 
 from __future__ import annotations
@@ -15,142 +17,87 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from axon.classic.td import tabular
 from axon.classic.td.params import check_count, check_fraction, check_rate, check_trace
+from axon.classic.td.walks import FIVE, NINETEEN, Walk, sample_episodes
 
 TD_ALPHAS_5 = (0.05, 0.1, 0.15)
 MC_ALPHAS_5 = (0.01, 0.02, 0.03, 0.04)
-LAMBDAS_19 = (0.0, 0.4, 0.8, 0.9, 0.95, 1.0)
+SHOWN_EPISODES_5 = (0, 1, 10, 100)
+LAMBDAS_19 = (0.0, 0.4, 0.8, 0.9, 0.95, 0.975, 0.99, 1.0)
 ALPHAS_19 = (0.01, 0.02, 0.03) + tuple(round(a, 2) for a in np.arange(0.05, 1.0001, 0.05))
+NS_19 = tuple(2**k for k in range(10))
+METHODS = ("td", "mc", "lambda-return", "n-step")
+
+__all__ = ["FIVE", "NINETEEN", "Walk", "learning_curves", "five_state", "batch_walk", "nineteen_state", "n_step"]
 
 
-@dataclass(frozen=True)
-class Walk:
-    """A random walk: ``n`` states, the reward for leaving on the left, the initial estimate."""
-
-    n: int
-    left_reward: float
-    initial: float
-
-    def true_values(self) -> torch.Tensor:
-        """(n,) the exact values of states 1..n (no discount)."""
-        p_right = torch.arange(1, self.n + 1, dtype=torch.float64) / (self.n + 1)
-        return p_right + (1 - p_right) * self.left_reward
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: {n!r}; expected an integer >= 1")
+    return n
 
 
-FIVE = Walk(5, 0.0, 0.5)
-NINETEEN = Walk(19, -1.0, 0.0)
-
-
-def _rms(values: torch.Tensor, walk: Walk) -> torch.Tensor:
-    """RMS error over states: values (..., n + 2) with terminals -> (...)."""
-    return (values[..., 1:-1] - walk.true_values()).pow(2).mean(-1).sqrt()
-
-
-def _episode(walk: Walk, batch: int, rng: torch.Generator):
-    """Sample one episode per batch entry: states (batch, steps + 1) padded with the
-    terminal after the end, rewards (batch, steps) of each transition, and live
-    (batch, steps) whether the episode was still running at that transition."""
-    state = torch.full((batch,), (walk.n + 1) // 2)
-    path = [state]
-    alive = torch.ones(batch, dtype=torch.bool)
-    while alive.any():
-        move = torch.randint(0, 2, (batch,), generator=rng) * 2 - 1
-        state = torch.where(alive, state + move, state)
-        alive = alive & (state > 0) & (state < walk.n + 1)
-        path.append(state)
-    states = torch.stack(path, dim=1)
-    live = (states[:, :-1] > 0) & (states[:, :-1] < walk.n + 1)
-    ends = live & ~((states[:, 1:] > 0) & (states[:, 1:] < walk.n + 1))
-    exit_reward = torch.where(states[:, 1:] == 0, walk.left_reward, 1.0).to(torch.float64)
-    return states, torch.where(ends, exit_reward, 0.0), live
-
-
-def _td_lambda_episode(values, states, rewards, live, alphas, lams, replacing):
-    """Online TD(lambda) through one episode, in place on values (batch, n + 2);
-    alphas and lams (batch,) per row."""
-    rows = torch.arange(values.shape[0])
-    traces = torch.zeros_like(values)
-    decay = lams.unsqueeze(1)
-    step = torch.where(live, alphas.unsqueeze(1), 0.0)  # no learning after the end
-    for t in range(states.shape[1] - 1):
-        s = states[:, t]
-        delta = rewards[:, t] + values[rows, states[:, t + 1]] - values[rows, s]
-        traces.mul_(decay)
-        if replacing:
-            traces[rows, s] = 1.0
-        else:
-            traces[rows, s] += 1.0
-        values.addcmul_((step[:, t] * delta).unsqueeze(1), traces)
-
-
-def _mc_episode(values, states, rewards, alphas):
-    """Constant-alpha every-visit Monte Carlo (return = final reward), in place."""
-    n = values.shape[1] - 2
-    visited = (states >= 1) & (states <= n)
-    visits = torch.zeros_like(values).scatter_add_(1, states, visited.to(values.dtype))
-    outcome = rewards.sum(1, keepdim=True)
-    keep = (1 - alphas.unsqueeze(1)) ** visits  # k visits: V <- G - (1 - a)^k (G - V)
-    values.copy_(outcome - keep * (outcome - values))
-    values[:, 0] = values[:, -1] = 0.0
-
-
-def learning_curves(
-    walk: Walk,
-    method: str,
-    alphas,
-    episodes: int,
-    runs: int,
-    lambdas=(0.0,),
-    trace: str = "accumulating",
+def value_tables(
+    walk: Walk, method: str, alphas, episodes: int, runs: int, params=(0.0,), trace: str = "accumulating",
     seed: int = 0,
-    on_episode=None,
 ) -> torch.Tensor:
-    """RMS error after 0..episodes episodes, averaged over runs:
-    (len(lambdas), len(alphas), episodes + 1).
+    """The estimates after 0..episodes episodes: (runs, episodes + 1, len(params), len(alphas), n + 2).
 
-    ``method`` is "td" (online TD(lambda); TD(0) by default) or "mc" (lambdas unused).
-    Every lambda and step size sees the same episodes (common random numbers).
-    ``on_episode(done, episodes)`` is called after each episode (progress)."""
-    if method not in ("td", "mc"):
-        raise ValueError(f"method: {method!r}; expected 'td' or 'mc'")
-    alphas = [check_rate("alpha", a) for a in alphas]
-    lambdas = [check_fraction("lambda", lam) for lam in lambdas]
+    ``method``: "td" (online TD(lambda), params = lambdas), "lambda-return" (offline
+    lambda-return, params = lambdas), "n-step" (params = n), "mc" (constant-alpha
+    every-visit Monte Carlo, params unused: one row)."""
+    if method not in METHODS:
+        raise ValueError(f"method: {method!r}; expected one of {', '.join(METHODS)}")
+    alphas = torch.tensor([check_rate("alpha", a) for a in alphas], dtype=torch.float64)
+    if method == "mc":
+        params = (None,)
+    elif method == "n-step":
+        params = [_check_n(n) for n in params]
+    else:
+        params = [check_fraction("lambda", lam) for lam in params]
     check_count("episodes", episodes)
     check_count("runs", runs)
     check_trace(trace)
-    rng = torch.Generator().manual_seed(seed)
-    copies = len(lambdas) * len(alphas)
-    grid = torch.cartesian_prod(
-        torch.tensor(lambdas, dtype=torch.float64), torch.tensor(alphas, dtype=torch.float64)
-    ).view(copies, 2)
-    lam, alpha = grid[:, 0].repeat_interleave(runs), grid[:, 1].repeat_interleave(runs)
-    values = torch.full((copies * runs, walk.n + 2), walk.initial, dtype=torch.float64)
-    values[:, 0] = values[:, -1] = 0.0
-    errors = [_rms(values, walk)]
-    for _ in range(episodes):
-        states, rewards, live = (v.repeat(copies, 1) for v in _episode(walk, runs, rng))
-        if method == "td":
-            _td_lambda_episode(values, states, rewards, live, alpha, lam, trace == "replacing")
-        else:
-            _mc_episode(values, states, rewards, alpha)
-        errors.append(_rms(values, walk))
-        if on_episode is not None:
-            on_episode(len(errors) - 1, episodes)
-    curves = torch.stack(errors, dim=-1).view(len(lambdas), len(alphas), runs, episodes + 1)
-    return curves.mean(2)
+    data = sample_episodes(walk, runs, episodes, torch.Generator().manual_seed(seed))
+    if method in ("mc", "n-step"):
+        return tabular.n_step_td(walk, data, alphas, list(params))
+    lambdas = torch.tensor(params, dtype=torch.float64)
+    if method == "td":
+        return tabular.online_td_lambda(walk, data, alphas, lambdas, trace == "replacing")
+    return tabular.offline_lambda_return(walk, data, alphas, lambdas)
+
+
+def learning_curves(
+    walk: Walk, method: str, alphas, episodes: int, runs: int, lambdas=(0.0,), trace: str = "accumulating",
+    seed: int = 0, ns=(1,),
+) -> torch.Tensor:
+    """RMS error after 0..episodes episodes, averaged over runs: (len(params), len(alphas), episodes + 1),
+    params the lambdas ("td", "lambda-return"), the ns ("n-step") or one row ("mc"). Runs that
+    diverge make their entry inf or nan."""
+    params = ns if method == "n-step" else lambdas
+    tables = value_tables(walk, method, alphas, episodes, runs, params, trace, seed)
+    return walk.rms_error(tables).mean(0).permute(1, 2, 0)
 
 
 @dataclass
 class FiveStateResult:
-    """Example 6.2: RMS curves (alphas, episodes + 1) for TD(0) and MC."""
+    """Example 6.2: RMS curves (alphas, episodes + 1) for TD(0) and MC, and the values
+    (len(shown), 5) one run of TD(0) with alpha ``shown_alpha`` had after ``shown`` episodes."""
 
     td_alphas: tuple
     mc_alphas: tuple
     td: np.ndarray
     mc: np.ndarray
+    shown_alpha: float
+    shown: tuple
+    values: np.ndarray
 
     def report(self) -> str:
-        lines = ["5-state random walk, RMS error averaged over states and runs (episodes 0, 10, 100):"]
+        lines = [f"5-state random walk, values of one TD(0) run (alpha {self.shown_alpha:g}); true 1/6 .. 5/6:"]
+        for episode, row in zip(self.shown, self.values):
+            lines.append(f"  after {episode:3d} episodes: " + " ".join(f"{v:.3f}" for v in row))
+        lines.append("RMS error averaged over states and runs (episodes 0, 10, last):")
         for name, alphas, curves in (("TD(0)", self.td_alphas, self.td), ("MC", self.mc_alphas, self.mc)):
             for a, curve in zip(alphas, curves):
                 points = ", ".join(f"{curve[e]:.3f}" for e in (0, min(10, len(curve) - 1), len(curve) - 1))
@@ -159,41 +106,86 @@ class FiveStateResult:
 
 
 def five_state(
-    episodes: int = 100, runs: int = 100, td_alphas=TD_ALPHAS_5, mc_alphas=MC_ALPHAS_5, seed: int = 0
+    episodes: int = 100, runs: int = 100, td_alphas=TD_ALPHAS_5, mc_alphas=MC_ALPHAS_5, seed: int = 0,
+    shown_alpha: float = 0.1,
 ) -> FiveStateResult:
-    """Sutton & Barto Example 6.2 (the right graph): TD(0) against constant-alpha MC."""
-    td = learning_curves(FIVE, "td", td_alphas, episodes, runs, seed=seed)[0]
+    """Sutton & Barto Example 6.2: TD(0) against constant-alpha MC (right graph) and the
+    values learned by one TD(0) run (left graph; ``shown_alpha`` is added to td_alphas
+    if missing)."""
+    td_alphas = tuple(td_alphas) if shown_alpha in td_alphas else tuple(td_alphas) + (shown_alpha,)
+    td_tables = value_tables(FIVE, "td", td_alphas, episodes, runs, seed=seed)[:, :, 0]
     mc = learning_curves(FIVE, "mc", mc_alphas, episodes, runs, seed=seed)[0]
-    return FiveStateResult(tuple(td_alphas), tuple(mc_alphas), td.numpy(), mc.numpy())
+    shown = tuple(e for e in SHOWN_EPISODES_5 if e <= episodes)
+    values = td_tables[0, list(shown), td_alphas.index(shown_alpha), 1:-1]
+    td = FIVE.rms_error(td_tables).mean(0).T
+    return FiveStateResult(td_alphas, tuple(mc_alphas), td.numpy(), mc.numpy(), shown_alpha, shown, values.numpy())
+
+
+@dataclass
+class BatchResult:
+    """Figure 6.2: RMS error (episodes + 1,) of batch TD(0) and batch MC, averaged over runs."""
+
+    td: np.ndarray
+    mc: np.ndarray
+    runs: int
+
+    def report(self) -> str:
+        lines = [f"5-state random walk under batch training ({self.runs} runs), RMS error after episodes:"]
+        marks = [e for e in (1, 10, 25, 50, 100) if e < len(self.td)]
+        lines.append("  episodes  " + " ".join(f"{e:>6d}" for e in marks))
+        for name, curve in (("batch TD", self.td), ("batch MC", self.mc)):
+            lines.append(f"  {name:9s} " + " ".join(f"{curve[e]:6.3f}" for e in marks))
+        return "\n".join(lines)
+
+
+def batch_walk(episodes: int = 100, runs: int = 100, seed: int = 0) -> BatchResult:
+    """Sutton & Barto figure 6.2: batch TD(0) and batch MC on the 5-state walk, each
+    trained to convergence on all episodes seen after every new one."""
+    check_count("episodes", episodes)
+    check_count("runs", runs)
+    data = sample_episodes(FIVE, runs, episodes, torch.Generator().manual_seed(seed))
+    td, mc = (FIVE.rms_error(tabular.batch_values(FIVE, data, m)).mean(0).numpy() for m in ("td", "mc"))
+    return BatchResult(td, mc, runs)
 
 
 @dataclass
 class NineteenStateResult:
-    """The 19-state walk: ``errors`` (lambdas, alphas), the RMS error averaged over the
-    first ``episodes`` episodes and the runs."""
+    """The 19-state walk: ``errors`` (params, alphas), the RMS error averaged over the
+    first ``episodes`` episodes and the runs; ``param`` names the rows ("lambda" or "n")."""
 
-    lambdas: tuple
+    params: tuple
     alphas: tuple
     errors: np.ndarray
     episodes: int
-    trace: str
+    method: str
+    param: str = "lambda"
 
-    def best(self) -> dict[float, tuple[float, float]]:
-        """For each lambda, (best alpha, its error)."""
+    def best(self) -> dict:
+        """For each lambda (or n), (best alpha, its error)."""
         out = {}
-        for lam, row in zip(self.lambdas, self.errors):
-            j = int(np.nanargmin(row))
-            out[lam] = (self.alphas[j], float(row[j]))
+        for p, row in zip(self.params, self.errors):
+            j = int(np.nanargmin(row)) if np.isfinite(row).any() else 0
+            out[p] = (self.alphas[j], float(row[j]))
         return out
 
     def report(self) -> str:
         lines = [
-            f"19-state random walk, online TD(lambda) ({self.trace} traces): RMS error "
-            f"averaged over the first {self.episodes} episodes and the runs"
+            f"19-state random walk, {self.method}: RMS error averaged over the first {self.episodes} "
+            "episodes and the runs"
         ]
-        for lam, (alpha, err) in self.best().items():
-            lines.append(f"  lambda={lam:<5g}: best alpha {alpha:<5g} error {err:.3f}")
+        for p, (alpha, err) in self.best().items():
+            lines.append(f"  {self.param}={p:<5g}: best alpha {alpha:<5g} error {err:.3f}")
         return "\n".join(lines)
+
+
+def _grid(method: str, params, alphas, episodes: int, runs: int, trace: str, seed: int) -> np.ndarray:
+    """(params, alphas) mean RMS error over episodes 1..episodes; diverged runs give nan."""
+    kwargs = {"ns": params} if method == "n-step" else {"lambdas": params}
+    curves = learning_curves(NINETEEN, method, alphas, episodes, runs, trace=trace, seed=seed, **kwargs)
+    with np.errstate(invalid="ignore"):
+        errors = curves[..., 1:].mean(-1).numpy()
+    errors[~np.isfinite(errors)] = np.nan
+    return errors
 
 
 def nineteen_state(
@@ -203,14 +195,17 @@ def nineteen_state(
     runs: int = 100,
     trace: str = "accumulating",
     seed: int = 0,
-    on_episode=None,
+    offline: bool = False,
 ) -> NineteenStateResult:
-    """Sutton & Barto's figure for online TD(lambda) on the 19-state walk: mean RMS over
-    the first ``episodes`` episodes, for each lambda and alpha. Runs that diverge
-    (large alpha with large lambda) get nan."""
-    curves = learning_curves(
-        NINETEEN, "td", alphas, episodes, runs, lambdas, trace, seed, on_episode
-    )
-    errors = curves[..., 1:].mean(-1).numpy()
-    errors[~np.isfinite(errors)] = np.nan  # diverged
-    return NineteenStateResult(tuple(lambdas), tuple(alphas), errors, episodes, trace)
+    """The 19-state walk for each lambda and alpha: online TD(lambda) (S&B figure 12.6), or
+    with ``offline`` the offline lambda-return algorithm (figure 12.3). Diverged runs get nan."""
+    method = "lambda-return" if offline else "td"
+    errors = _grid(method, lambdas, alphas, episodes, runs, trace, seed)
+    label = "offline lambda-return" if offline else f"online TD(lambda), {trace} traces"
+    return NineteenStateResult(tuple(lambdas), tuple(alphas), errors, episodes, label)
+
+
+def n_step(ns=NS_19, alphas=ALPHAS_19, episodes: int = 10, runs: int = 100, seed: int = 0) -> NineteenStateResult:
+    """Sutton & Barto figure 7.2: n-step TD on the 19-state walk for each n and alpha."""
+    errors = _grid("n-step", ns, alphas, episodes, runs, "accumulating", seed)
+    return NineteenStateResult(tuple(ns), tuple(alphas), errors, episodes, "n-step TD", "n")
