@@ -67,16 +67,17 @@ def main() -> None:
     print(f"19-state walk, online TD(lambda): {len(lambdas)} lambdas x {len(alphas)} alphas x {args.runs} runs x "
           f"{args.episodes} episodes ({int(data.lengths.sum())} steps per setting); torch threads "
           f"{torch.get_num_threads()}; loadavg {open('/proc/loadavg').read().split()[:3]}; pid {os.getpid()}")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     curves = NINETEEN.rms_error(online_td_lambda(NINETEEN, data, alphas, lambdas)).mean(0).permute(1, 2, 0)
-    axon_s = time.perf_counter() - start
-    start = time.perf_counter()
+    axon_s, axon_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
     before = previous_version(data, alphas, lambdas)
-    before_s = time.perf_counter() - start
+    before_s, before_cpu = time.perf_counter() - start, time.process_time() - cpu
     both = torch.isfinite(curves) & torch.isfinite(before)
     same_divergence = torch.equal(torch.isfinite(curves), torch.isfinite(before))
     gap = (curves - before)[both].abs().max().item()
-    print(f"previous version: {before_s:.2f} s; axon now: {axon_s:.2f} s; speed-up x{before_s / axon_s:.1f}")
+    print(f"previous version: {before_s:.2f} s wall, {before_cpu:.2f} s CPU; axon now: {axon_s:.2f} s wall, "
+          f"{axon_cpu:.2f} s CPU; speed-up x{before_s / axon_s:.1f} wall, x{before_cpu / axon_cpu:.1f} CPU")
     print(f"RMS curves: max |now - previous| {gap:.2e} over finite entries; same diverged settings: {same_divergence}")
     print(f"loadavg after: {open('/proc/loadavg').read().split()[:3]}")
 
