@@ -58,46 +58,47 @@ class UnitBatch:
         self.N = N = sum(layer.n for layer in layers)
         self.D = D = max(layer.D for layer in layers)
         self.S, self.H = S, H
+        self.spans = []
+        for layer in layers:
+            a = self.spans[-1][1] if self.spans else 0
+            self.spans.append((a, a + layer.n))
+            layer.batch, layer.span = self, (a, a + layer.n)
         like = first.w1
 
         def new(*shape: int, fill: float = 0.0) -> torch.Tensor:
             return unit_tensor(N, shape, like, fill)
 
-        self.w1, self.m1, self.w2, self.m2 = new(D, H), new(D, H), new(H + 1, S), new(H + 1, S)
-        self.x_in, self.x_next = new(D), new(D)
+        def adopt(name: str, *shape: int, input_rows: bool = False) -> torch.Tensor:
+            """The batch tensor `name`, each layer's contents copied in and the layer's
+            tensor replaced by a view of its units (`input_rows`: of its own D_l input
+            rows); one tensor at a time, so the layers' own tensors are freed as the
+            batch's fill."""
+            whole = new(*shape)
+            for layer, (a, b) in zip(layers, self.spans):
+                view = whole[a:b, :layer.D] if input_rows else whole[a:b]
+                view.copy_(getattr(layer, name))
+                setattr(layer, name, view)
+            return whole
+
+        self.w1, self.m1 = (adopt(name, D, H, input_rows=True) for name in ("w1", "m1"))
+        self.w2, self.m2 = adopt("w2", H + 1, S), adopt("m2", H + 1, S)
+        self.x_in, self.x_next = adopt("x_in", D, input_rows=True), new(D)
         self.h1 = new(H + 1, fill=1.0)
         self.hidden = self.h1[:, :H]
-        self.pred = new(S)
-        self.out = new(S) if first.change else self.pred
+        self.pred = adopt("pred", S)
+        self.out = adopt("out", S) if first.change else self.pred
         # contiguous, so a layer's view can take the layer below's states as (n * 4, H)
         self.signal = torch.zeros(N, S, device=like.device, dtype=like.dtype)
+        for layer, (a, b) in zip(layers, self.spans):
+            self.h1[a:b, :H] = layer.hidden
+            layer.h1, layer.hidden = self.h1[a:b], self.h1[a:b, :H]
+            layer.out = self.out[a:b]
+            layer.signal = self.signal[a:b]
+            layer.x_next = self.x_next[a:b, :layer.D]
+            layer.x_in[:, -1] = layer.x_next[:, -1] = 1  # the bias input
         self.pre_hidden, self.pre_out = new(H), new(S)
         self.delta_o, self.delta_o_rate = new(S), new(S)
         self.slope_rate, self.back = new(H), new(H)
-        self.spans: list[tuple[int, int]] = []
-        a = 0
-        for layer in layers:
-            self._adopt(layer, a)
-            self.spans.append((a, a + layer.n))
-            a += layer.n
         per_unit = 2 * (D * H + (H + 1) * S) * like.element_size()
         size = max(1, N if chunk_bytes is None else chunk_bytes // per_unit)
         self.chunks = [(a, min(a + size, N)) for a in range(0, N, size)]
-
-    def _adopt(self, layer, a: int) -> None:
-        """Copy `layer`'s tensors into units [a, a + n) and make them views of them."""
-        b, D = a + layer.n, layer.D
-        for name in ("w1", "m1", "x_in"):
-            view = getattr(self, name)[a:b, :D]
-            view.copy_(getattr(layer, name))
-            setattr(layer, name, view)
-        for name in ("w2", "m2", "pred", "out", "signal"):
-            view = getattr(self, name)[a:b]
-            view.copy_(getattr(layer, name))
-            setattr(layer, name, view)
-        layer.h1 = self.h1[a:b]
-        layer.h1[:, :layer.H] = layer.hidden
-        layer.hidden = layer.h1[:, :layer.H]
-        layer.x_next = self.x_next[a:b, :D]
-        layer.x_in[:, -1] = layer.x_next[:, -1] = 1  # the bias input
-        layer.batch, layer.span = self, (a, b)
