@@ -75,10 +75,11 @@ def main() -> None:
     before_s, before_cpu = time.perf_counter() - start, time.process_time() - cpu
     both = torch.isfinite(curves) & torch.isfinite(before)
     same_divergence = torch.equal(torch.isfinite(curves), torch.isfinite(before))
-    gap = (curves - before)[both].abs().max().item()
+    gap = ((curves - before).abs() / before.abs().clamp(min=1))[both].max().item()
     print(f"previous version: {before_s:.2f} s wall, {before_cpu:.2f} s CPU; axon now: {axon_s:.2f} s wall, "
           f"{axon_cpu:.2f} s CPU; speed-up x{before_s / axon_s:.1f} wall, x{before_cpu / axon_cpu:.1f} CPU")
-    print(f"RMS curves: max |now - previous| {gap:.2e} over finite entries; same diverged settings: {same_divergence}")
+    print(f"RMS curves: max |now - previous| / max(|previous|, 1) {gap:.2e} over finite entries (growing runs reach "
+          f"1e150 before they overflow); same diverged settings: {same_divergence}")
     print(f"loadavg after: {open('/proc/loadavg').read().split()[:3]}")
 
 
