@@ -74,7 +74,7 @@ def test_bad_walk_parameters():
         learning_curves(FIVE, "td", [1.5], episodes=1, runs=1)
     with pytest.raises(ConfigError, match="lambda: 2"):
         learning_curves(FIVE, "lambda-return", [0.1], episodes=1, runs=1, lambdas=(2,))
-    with pytest.raises(ValueError, match="n: 0"):
+    with pytest.raises(ConfigError, match="n: 0"):
         learning_curves(FIVE, "n-step", [0.1], episodes=1, runs=1, ns=(0,))
     with pytest.raises(ValueError, match="method: 'q'"):
         learning_curves(FIVE, "q", [0.1], episodes=1, runs=1)

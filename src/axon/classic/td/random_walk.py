@@ -32,12 +32,6 @@ METHODS = ("td", "mc", "lambda-return", "n-step")
 __all__ = ["FIVE", "NINETEEN", "Walk", "learning_curves", "five_state", "batch_walk", "nineteen_state", "n_step"]
 
 
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n: {n!r}; expected an integer >= 1")
-    return n
-
-
 def value_tables(
     walk: Walk, method: str, alphas, episodes: int, runs: int, params=(0.0,), trace: str = "accumulating",
     seed: int = 0,
@@ -53,7 +47,7 @@ def value_tables(
     if method == "mc":
         params = (None,)
     elif method == "n-step":
-        params = [_check_n(n) for n in params]
+        params = [check_count("n", n) for n in params]
     else:
         params = [check_fraction("lambda", lam) for lam in params]
     check_count("episodes", episodes)
