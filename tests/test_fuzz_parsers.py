@@ -165,3 +165,31 @@ def test_checkpoint(weights, state):
         read_checkpoint(folder, model)
     except AxonError as err:
         assert "ckpt" in str(err), str(err)
+
+
+TRAINER_RECORD = json.dumps({
+    "written_by": "axon.Trainer.fit",
+    "model": {"name": "digits-mlp", "args": {"input_shape": [1, 8, 8], "hidden": [128], "num_classes": 10}},
+    "data": {"source": {"name": "digits", "test_fraction": 0.2, "val_fraction": 0.1, "split_seed": 0},
+             "classes": [str(d) for d in range(10)], "input_shape": [1, 8, 8],
+             "preprocessing": {"kind": "array", "shape": [1, 8, 8], "divisor": 16.0}},
+    "settings": {"epochs": 2, "batch_size": 64, "seed": 0, "device": "auto", "loss": "cross_entropy",
+                 "optimizer": {"name": "adamw", "lr": 0.003}, "schedule": {"name": "onecycle"},
+                 "num_workers": 0, "checkpoint": {"monitor": "val_loss", "mode": "min", "every": 1}},
+    "unrecorded": {},
+}).encode()
+
+
+@pytest.mark.slow
+@FUZZ
+@given(mutated(TRAINER_RECORD))
+def test_trainer_record(data):
+    """trainer.json, the run record a Trainer(run_dir=...) writes from Python."""
+    from axon.run.folder import read_run_config, read_task_record
+
+    def read(path):
+        read_run_config(path.parent)
+        read_task_record(path.parent)
+
+    (WORK / "python-run").mkdir(exist_ok=True)
+    _only_axon_errors(WORK / "python-run" / "trainer.json", data, read)

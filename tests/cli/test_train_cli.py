@@ -221,7 +221,7 @@ def test_read_only_runs_folder(tmp_path, capsys):
 
 def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert axon("train", "--resume", tmp_path) == 2
-    assert "not an axon run folder (no config.yaml)" in error_line(capsys)
+    assert "not an axon run folder (no config.yaml" in error_line(capsys)
     assert axon("train", "--resume", tmp_path / "nowhere") == 2
     assert "no such run folder" in error_line(capsys)
 

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     summary = spark_train(num_processes=args.num_processes, config=config, resume=args.resume,
                           master=args.master, local_mode=args.local_mode, use_gpu=args.use_gpu,
                           progress=not args.no_progress)
-    print(f"done: {summary.status}, {summary.epochs_done} epochs in {summary.seconds:.1f} s\n"
+    print(f"done: {summary.status}, {summary.timing()}\n"
           f"  {summary.test_metric}: best checkpoint {summary.best_test:.4f}, final {summary.final_test:.4f}\n"
           f"  run folder: {summary.run_dir}")
     return 0

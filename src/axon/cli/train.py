@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     best = f" (epoch {summary.best_epoch}, {config.checkpoint.monitor} {summary.best_val:.4f})" \
         if summary.best_epoch is not None else ""
     print(
-        f"done: {summary.status}, {summary.epochs_done} epochs in {summary.seconds:.1f} s\n"
+        f"done: {summary.status}, {summary.timing()}\n"
         f"  {summary.test_metric}: best checkpoint {summary.best_test:.4f}{best}, "
         f"final {summary.final_test:.4f}\n"
         f"  run folder: {summary.run_dir}"

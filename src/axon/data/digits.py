@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 
 from axon.data.preprocessing import Preprocessing
 from axon.data.registry import register_dataset
-from axon.data.splits import DataSplits, check_fraction
+from axon.data.splits import DataSplits, check_fraction, record_source
 
 CLASSES = [str(d) for d in range(10)]
 
@@ -49,7 +49,7 @@ def load_digits_splits(
     def as_dataset(x: np.ndarray, y: np.ndarray) -> TensorDataset:
         return TensorDataset(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y))
 
-    return DataSplits(
+    splits = DataSplits(
         train=as_dataset(x_train, y_train),
         val=as_dataset(x_val, y_val),
         test=as_dataset(x_test, y_test),
@@ -58,6 +58,8 @@ def load_digits_splits(
         train_targets=torch.from_numpy(y_train),
         preprocessing=PREPROCESSING.to_dict(),
     )
+    arguments = {"test_fraction": test_fraction, "val_fraction": val_fraction, "split_seed": split_seed}
+    return record_source(splits, "digits", arguments)
 
 
 @register_dataset("digits")

@@ -12,7 +12,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from axon.data.splits import DataSplits
+from axon.data.splits import DataSplits, record_source
 from axon.errors import ConfigError
 
 _READERS: dict[str, Callable[..., DataSplits]] = {}
@@ -73,7 +73,8 @@ def describe_dataset(name: str) -> DatasetInfo:
 
 
 def build_dataset(name: str, **args) -> DataSplits:
-    """The splits of the registered data set `name`, read with the reader's arguments."""
+    """The splits of the registered data set `name`, read with the reader's arguments; the
+    splits remember where they came from (`DataSplits.source`, `axon.data.splits.split_source`)."""
     info = describe_dataset(name)
     for arg in args:
         if arg not in info.arguments:
@@ -82,4 +83,5 @@ def build_dataset(name: str, **args) -> DataSplits:
     missing = [arg for arg in info.required if arg not in args]
     if missing:
         raise ConfigError(f"data.{missing[0]}: data set {name!r} needs it (none given)")
-    return _READERS[name](**args)
+    defaults = {arg: default for arg, default in info.arguments.items() if default is not REQUIRED}
+    return record_source(_READERS[name](**args), name, {**defaults, **args})

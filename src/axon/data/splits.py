@@ -29,6 +29,33 @@ class DataSplits:
     input_shape: tuple[int, ...] = ()
     train_targets: torch.Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.int64))
     preprocessing: dict = field(default_factory=dict)
+    source: dict | None = None
+    """{"name": data set, reader argument: value, ...} when the splits came from the data
+    registry (`build_dataset`), so a run folder can read the same data again."""
+
+
+SPLIT_SOURCE = "axon_split"
+"""The attribute `record_source` sets on each split data set: (split name, its DataSplits)."""
+
+
+def record_source(splits: DataSplits, name: str, arguments: dict) -> DataSplits:
+    """Remember on `splits` and on each of its data sets that they are the data set `name`
+    read with `arguments` (every reader argument, defaults included); returns `splits`."""
+    splits.source = {"name": name, **arguments}
+    for split in ("train", "val", "test"):  # a set that is two splits (val = test) is named by the first
+        dataset = getattr(splits, split)
+        if dataset is not None and not hasattr(dataset, SPLIT_SOURCE):
+            try:
+                setattr(dataset, SPLIT_SOURCE, (split, splits))
+            except AttributeError:  # a data set type that takes no attributes stays unrecorded
+                pass
+    return splits
+
+
+def split_source(dataset) -> tuple[str, DataSplits] | None:
+    """(split name, DataSplits) of a data set that `record_source` recorded, else None."""
+    found = getattr(dataset, SPLIT_SOURCE, None)
+    return found if isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], DataSplits) else None
 
 
 def check_fraction(name: str, value: float) -> float:

@@ -28,6 +28,8 @@ or device changes only the rounding)."""
 class ConfigRecord(Callback):
     """Keeps the run's resolved config (YAML text) in the trainer state of every checkpoint."""
 
+    changes_training = False
+
     def __init__(self, config: RunConfig):
         self.text = dump_config(config)
 

@@ -1,6 +1,8 @@
 """The run folder: created once (never reused), with config.yaml (the resolved config)
 and task.json (what the task keeps about the data: class names, input shape,
-preprocessing), so evaluating, predicting and exporting need nothing else."""
+preprocessing), so evaluating, predicting and exporting need nothing else. A folder
+written by `Trainer(run_dir=...).fit` from Python has trainer.json instead, read through
+axon.run.python_runs."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Callable
 
 from axon.errors import CheckpointError, RunDirError
 from axon.run.config import RunConfig, load_config
+from axon.run.python_runs import trainer_config, trainer_record_path, trainer_task_record
 from axon.train.checkpoint import MODEL_FILE, checkpoint_folder
 
 CONFIG_FILE = "config.yaml"
@@ -61,7 +64,8 @@ def create_run_dir(out: str | Path, name: str | None, files: Callable[[str], dic
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     taken = out / candidates[0]
-    hint = f"continue it with `axon train --resume {taken}`" if (taken / CONFIG_FILE).is_file() \
+    is_run = (taken / CONFIG_FILE).is_file() or trainer_record_path(taken) is not None
+    hint = f"continue it with `axon train --resume {taken}`" if is_run \
         else "it is not an axon run folder"
     raise RunDirError(f"{taken}: run folder already exists; pick another --name, or {hint}")
 
@@ -72,7 +76,11 @@ def read_run_config(run_dir: str | Path) -> RunConfig:
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such run folder")
     if not (run_dir / CONFIG_FILE).is_file():
-        raise RunDirError(f"{run_dir}: not an axon run folder (no {CONFIG_FILE})")
+        from_python = trainer_record_path(run_dir)
+        if from_python is not None:
+            return trainer_config(from_python)
+        raise RunDirError(f"{run_dir}: not an axon run folder (no {CONFIG_FILE}, and no trainer.json "
+                          f"from a Trainer(run_dir=...))")
     return load_config(run_dir / CONFIG_FILE)
 
 
@@ -101,6 +109,9 @@ def run_task(run_dir: str | Path) -> str:
 def read_task_record(run_dir: str | Path) -> dict:
     """task.json of a run folder (task, classes, input_shape, preprocessing)."""
     path = Path(run_dir) / TASK_FILE
+    from_python = trainer_record_path(run_dir)
+    if not path.is_file() and from_python is not None and not (Path(run_dir) / CONFIG_FILE).is_file():
+        return trainer_task_record(from_python)
     if not path.is_file():
         raise RunDirError(f"{run_dir}: run folder has no {TASK_FILE} (written by `axon train` since the task "
                           f"layer; train the run again)")

@@ -19,6 +19,7 @@ from axon.run.config import RunConfig, dump_config
 from axon.run.data import sampler_factory, training_set, worker_count
 from axon.run.edits import ConfigRecord, check_resumable
 from axon.run.folder import CONFIG_FILE, TASK_FILE, create_run_dir, read_run_config, task_record_text
+from axon.run.python_runs import check_cli_can_continue
 from axon.run.tasks import get_task
 from axon.threads import set_threads
 from axon.train.callbacks.curriculum import DropoutOff, ProgressiveResizing
@@ -40,6 +41,20 @@ class RunSummary:
     best_test: float
     final_test: float
     seconds: float
+    """Wall time of this session (start-up, training, the test evaluation)."""
+    earlier_seconds: float = 0.0
+    """Training time of the sessions before a resume (their epochs' `seconds`, and the
+    part of an interrupted epoch that its checkpoint had counted)."""
+
+    @property
+    def total_seconds(self) -> float:
+        """The whole run: earlier sessions' training time plus this session's wall time."""
+        return self.earlier_seconds + self.seconds
+
+    def timing(self) -> str:
+        """'20 epochs in 42.1 s', with this session's share when the run was resumed."""
+        text = f"{self.epochs_done} epochs in {self.total_seconds:.1f} s"
+        return text + (f" (this session {self.seconds:.1f} s)" if self.earlier_seconds else "")
 
 
 def load_data(config: RunConfig) -> Any:
@@ -172,7 +187,7 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
         run_dir=run_dir, status=trainer.stop_reason or "completed", epochs_done=trainer.epoch,
         best_epoch=checkpointer.best_epoch, best_val=checkpointer.best,
         test_metric=task.test_metric, best_test=best_score, final_test=final_score,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start, earlier_seconds=trainer.restored_seconds,
     )
 
 
@@ -237,6 +252,7 @@ def continue_run(run_dir: str | Path, progress: bool = True,
     data-parallel job (`trainer_factory` builds its Trainer), restarted ones too, runs this."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
+    check_cli_can_continue(run_dir)
     resume = has_checkpoint(run_dir)
     if resume:
         check_resumable(config, run_dir)

@@ -29,6 +29,7 @@ from axon.train.inputs import as_dataset
 from axon.train.losses import build_loss
 from axon.train.optim import build_optimizer, build_schedule
 from axon.train.run_folder import check_writable, run_folder_errors
+from axon.train.run_record import write_trainer_record
 from axon.train.restore import check_counters, check_like, check_optimizer_shapes, restoring
 from axon.train.trainable import (
     FullBatchTrainable, LossFn, Precision, StepResult, Trainable, evaluate_totals, means, predict_outputs,
@@ -117,7 +118,10 @@ class Trainer:
     datasets) read by `input_key`/`target_key` (see axon.train.inputs). `optimizer` is "adamw", "sgd", an OptimizerConfig, or a callable
     `params -> torch.optim.Optimizer`; `schedule` is "onecycle", "step", "constant" or a
     ScheduleConfig. With `run_dir` the run-folder callbacks are added (metrics.csv,
-    TensorBoard, curves.png, checkpoints/last and best by `monitor`).
+    TensorBoard, curves.png, checkpoints/last and best by `monitor`), and `fit` writes
+    trainer.json (axon.train.run_record): with a model from `axon.zoo.create` and data from
+    `axon.data.build_dataset` the folder is a run that `axon eval`, `predict`, `export` and
+    `train --resume` accept.
 
     Speed-ups: `precision` fp32, bf16 (CPU too), fp16 (CUDA, with loss scaling) or auto
     (bf16 on a bf16-capable GPU, else fp32); `channels_last` (auto: on CUDA); `compile` (torch.compile, eager fallback with a warning);
@@ -185,6 +189,7 @@ class Trainer:
             optimizer = optimizer.model_copy(update={"lr": lr})
         self.schedule_config = ScheduleConfig(name=schedule) if isinstance(schedule, str) else schedule
         self.optimizer_config = optimizer
+        self.device_setting = str(device)  # as given ("auto"), for trainer.json
         self.device = resolve_device(device)
         precision, channels_last = resolve_speedups(precision, channels_last, self.device)
         if precision == "fp16" and self.device.type != "cuda":
@@ -195,6 +200,7 @@ class Trainer:
         self.compile = compile
         self.epochs, self.batch_size = epochs, batch_size
         self.loss_fn = resolve_loss(loss)
+        self.loss_name = loss if isinstance(loss, str) else None
         self.seed, self.deterministic = seed, deterministic
         self.num_workers, self.pin_memory, self.prefetch_factor = num_workers, pin_memory, prefetch_factor
         scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
@@ -225,6 +231,7 @@ class Trainer:
         self.batch_in_epoch = 0  # batches of the current epoch done
         self.steps_per_epoch = 0
         self.history: list[dict] = []
+        self.restored_seconds = 0.0  # training seconds of earlier sessions (set by load_state_dict)
         self.should_stop = False
         self.stop_reason = ""
         self.optimizer: torch.optim.Optimizer | None = None
@@ -363,6 +370,9 @@ class Trainer:
         self.epoch, self.global_step = state["epoch"], state["global_step"]
         self.batch_in_epoch, self._running = state["batch_in_epoch"], list(state["running"])
         self.history = [dict(row) for row in state["history"]]
+        # An interrupted epoch's running seconds are not in the history yet (at an epoch's end they are).
+        partial = float(self._running[3]) if self.batch_in_epoch else 0.0
+        self.restored_seconds = sum(float(row.get("seconds", 0.0)) for row in self.history) + partial
 
     def stop(self, reason: str) -> None:
         """Ask the loop to stop after the current batch (callbacks call this)."""
@@ -387,6 +397,7 @@ class Trainer:
         self.schedule = build_schedule(self.optimizer, self.schedule_config, self.epochs, self.steps_per_epoch)
         self.epoch, self.global_step, self.batch_in_epoch, self.history = 0, 0, 0, []
         self._running = [0.0, 0.0, 0.0, 0.0]
+        self.restored_seconds = 0.0
         self.should_stop, self.stop_reason = False, ""
 
     def fit(self, train_data: Data, val_data: Data | None = None, ckpt_path: str | Path | None = None) -> list[dict]:
@@ -402,6 +413,9 @@ class Trainer:
             self.load_checkpoint(ckpt_path)
         if self.run_dir is not None and self.is_main_process:
             check_writable(self.run_dir)
+            if ckpt_path is None:
+                with run_folder_errors(self.run_dir):
+                    write_trainer_record(self, train_data, val_data)
         trainable = self.make_trainable(train_loader)
         callbacks = self._callbacks()
         status = "failed"

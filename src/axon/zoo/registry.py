@@ -49,13 +49,28 @@ def arguments(name: str) -> dict[str, object]:
     return {k: p.default for k, p in inspect.signature(_lookup(name)).parameters.items()}
 
 
+ZOO_SPEC = "axon_zoo"
+"""The attribute `create` sets on the models it builds: {"name": ..., "args": {...}}."""
+
+
 def create(name: str, **kwargs) -> nn.Module:
-    """Build the registered model `name` with the builder's keyword arguments."""
+    """Build the registered model `name` with the builder's keyword arguments. The model
+    remembers how it was built (`zoo_spec(model)`), so a run folder written by a Trainer
+    can build it again."""
     builder = _lookup(name)
-    params = inspect.signature(builder).parameters
-    unknown = [k for k in kwargs if k not in params]
+    signature = inspect.signature(builder)
+    unknown = [k for k in kwargs if k not in signature.parameters]
     if unknown:
         raise ConfigError(
-            f"model.args: {name!r} takes no argument {unknown[0]!r} (it takes: {', '.join(params)})"
+            f"model.args: {name!r} takes no argument {unknown[0]!r} (it takes: {', '.join(signature.parameters)})"
         )
-    return builder(**kwargs)
+    model = builder(**kwargs)
+    bound = signature.bind_partial(**kwargs)
+    bound.apply_defaults()
+    setattr(model, ZOO_SPEC, {"name": name, "args": dict(bound.arguments)})
+    return model
+
+
+def zoo_spec(model: nn.Module) -> dict | None:
+    """{"name", "args"} of a model built by `create` (None for any other module)."""
+    return getattr(model, ZOO_SPEC, None)

@@ -25,6 +25,8 @@ class KittiAP(Callback):
     """Adds the KITTI AP (moderate, R40; BEV and 3D) of the model on `frames` to each epoch's
     metrics, before the loggers and checkpoints read them."""
 
+    changes_training = False
+
     order = -10
 
     def __init__(self, frames, batch_size: int = 4):
@@ -42,6 +44,8 @@ class KittiAP(Callback):
 class LossParts(Callback):
     """Adds the epoch's mean loss parts (`loss_cls`, `loss_box`, `loss_dir`: the focal, box and
     direction terms, each before its weight) to the epoch's metrics; resumable mid-epoch."""
+
+    changes_training = False
 
     order = -10
 

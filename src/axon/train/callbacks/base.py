@@ -15,10 +15,13 @@ class Callback:
 
     `state_dict`/`load_state_dict` carry a callback's state through checkpoints. In
     data-parallel training a `main_process_only` callback (one that writes files or
-    prints) runs on rank 0 alone; the others run on every process."""
+    prints) runs on rank 0 alone; the others run on every process. A callback that only
+    observes (logs, plots, checkpoints, guards) sets `changes_training = False`: a run
+    folder written from Python can then be continued by `axon train --resume` without it."""
 
     order: int = 0
     main_process_only: bool = False
+    changes_training: bool = True
 
     def on_fit_start(self, trainer: Trainer) -> None:
         """Before the first epoch (also after a resume has restored the state)."""

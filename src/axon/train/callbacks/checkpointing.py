@@ -21,6 +21,8 @@ class ModelCheckpoint(Callback):
     raised then. It runs on every process of a data-parallel job (a sharded model is
     gathered by all of them); only the main process writes."""
 
+    changes_training = False
+
     order = 100
 
     def __init__(self, directory: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1,

@@ -15,6 +15,8 @@ class NaNGuard(Callback):
     """Stop with TrainingDiverged, naming the step, as soon as a batch loss is NaN or
     infinite (before any checkpoint of the poisoned weights can be written)."""
 
+    changes_training = False
+
     def on_batch_end(self, trainer, result) -> None:
         if not torch.isfinite(result.loss):
             raise TrainingDiverged(
@@ -70,6 +72,8 @@ class DataStarvation(Callback):
     """Warn (on stderr) when an epoch spent more than `threshold` of its training time
     waiting for data, and at least `min_seconds` in all: the model is starved; add loader
     workers or prefetch. (Tiny in-memory epochs wait a large fraction of almost nothing.)"""
+
+    changes_training = False
 
     main_process_only = True
 

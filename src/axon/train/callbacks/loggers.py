@@ -22,6 +22,8 @@ class CSVLogger(Callback):
     (or a resume) and after every epoch, so rows of epochs that a crash lost from the
     checkpoint never linger and a new column gets its header."""
 
+    changes_training = False
+
     main_process_only = True
 
     def __init__(self, path: str | Path):
@@ -48,6 +50,8 @@ class TensorBoardLogger(Callback):
     the training loss and learning rate of every step under `log_dir/steps` (x axis:
     optimizer step; a run of its own in TensorBoard, so each file is purged on resume by
     its own counter)."""
+
+    changes_training = False
 
     main_process_only = True
 

@@ -13,6 +13,8 @@ class CurvesPlot(Callback):
     Drawn once at the end of a fit (whatever its status), not every epoch: a plot costs
     about as much as an epoch of a small model."""
 
+    changes_training = False
+
     main_process_only = True
 
     def __init__(self, path: str | Path):

@@ -60,6 +60,8 @@ class ProgressBar(Callback):
     seconds within an epoch. Either way each epoch ends with one row of a table (a header
     row first) that fits an 80-column terminal."""
 
+    changes_training = False
+
     main_process_only = True
 
     def __init__(self, console: Console | None = None, plain_every: float = 30.0):
