@@ -42,3 +42,17 @@ def test_axon_trainer_still_importable_from_the_package():
     from axon.train import Trainable, Trainer
 
     assert axon.Trainer is Trainer and axon.Trainable is Trainable
+
+
+def test_output_to_a_closed_pipe_stops_quietly():
+    """`axon ... | head -1`: when the reader has gone, no BrokenPipeError traceback."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before axon writes anything
+    try:
+        out = subprocess.run([sys.executable, "-m", "axon", "models"], stdout=write_end, stderr=subprocess.PIPE,
+                             text=True)
+    finally:
+        os.close(write_end)
+    assert out.returncode == 1 and out.stderr == ""

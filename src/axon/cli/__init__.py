@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from axon.errors import AxonError
@@ -52,10 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `axon` command; returns its exit code (2 for a user error)."""
+    try:
+        return _run(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # stdout went to a reader that stopped reading (`axon eval RUN | head`): stop quietly,
+        # and keep the interpreter's final flush from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run(argv: list[str]) -> int:
     from axon.threads import set_threads, sleep_while_waiting
 
     sleep_while_waiting()  # before anything imports torch
-    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
