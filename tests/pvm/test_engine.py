@@ -414,10 +414,13 @@ def test_pipelined_step_reads_the_previous_steps_states():
             torch.testing.assert_close(engine.layers[1].signal, want)
 
 
-@pytest.mark.parametrize("step,per_step", [("pipelined", 1), ("bottom_up", 3)])
-def test_owned_slices_exchange_once_per_step_when_pipelined(step, per_step):
+@pytest.mark.parametrize("step,per_step,merge", [("pipelined", 1, False), ("bottom_up", 3, False),
+                                                ("pipelined", 1, True)],
+                         ids=["pipelined", "bottom_up", "pipelined-merged"])
+def test_owned_slices_exchange_once_per_step_when_pipelined(step, per_step, merge):
     """Two engines owning halves of every layer compute what the whole engine does;
-    the pipelined step exchanges every layer's states in one call per step."""
+    the pipelined step exchanges every layer's states in one call per step (also with
+    each process's slices of layers 1-2 merged into one batch)."""
     import threading
 
     cfg = _three_layers(step=step)
@@ -440,7 +443,8 @@ def test_owned_slices_exchange_once_per_step_when_pipelined(step, per_step):
                  for t in whole.topology]
         all_p = make(p)
         engines.append(PVMEngine(cfg, owned=owned, exchange=lambda l, h, f=all_p: f([h])[0],
-                                 exchange_all=all_p))
+                                 exchange_all=all_p, merge_layers=merge))
+        assert len(engines[-1].batches) == (2 if merge else 3)
     video = frames(5)
     for frame in video:
         whole.step(frame)
