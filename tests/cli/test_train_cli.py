@@ -175,6 +175,8 @@ def test_resume_rejects_overrides(tmp_path, capsys):
         ("batch_size: 0\n", "batch_size: Input should be greater than 0"),
         ("batch_size: -64\n", "batch_size: Input should be greater than 0"),
         ("model: {name: digits-cnm}\n", "unknown model 'digits-cnm'; did you mean 'digits-cnn'?"),
+        ("model: {name: digits-cnn, args: {width: wide}}\n", "model.args.width: 'wide' is not a valid int"),
+        ("model: {name: digits-cnn, args: {width: 1000000000}}\n", "model.args.width 1000000000: Storage size calculation overflowed"),
     ],
 )
 def test_bad_config_is_one_clear_line_and_exit_2(tmp_path, capsys, text, message):

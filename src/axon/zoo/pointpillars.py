@@ -72,7 +72,7 @@ class AnchorHead(nn.Module):
         self.cls = nn.Conv2d(bands_in, anchors_per_location * num_classes, 1)
         self.box = nn.Conv2d(bands_in, anchors_per_location * 7, 1)
         self.direction = nn.Conv2d(bands_in, anchors_per_location * 2, 1)
-        nn.init.constant_(self.cls.bias, -float(torch.log(torch.tensor((1 - prior) / prior))))
+        nn.init.constant_(self.cls.bias, -float(torch.log(torch.tensor((1 - prior) / prior, device="cpu"))))
         nn.init.normal_(self.box.weight, std=0.001)
         nn.init.zeros_(self.box.bias)
 
