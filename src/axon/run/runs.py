@@ -3,6 +3,7 @@ engine's Trainer in a new run folder; resuming and continuing runs."""
 
 from __future__ import annotations
 
+import difflib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,25 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
     )
 
 
+def check_monitors(config: RunConfig, data: Any) -> None:
+    """checkpoint.monitor, early_stopping.monitor and a plateau schedule's monitor name
+    metrics the epochs log, checked before training where the task knows them."""
+    names = get_task(config.task).epoch_metrics(config, data)
+    if names is None:
+        return
+    names = [*names, *(["image_size"] if config.data.resize_schedule else [])]
+    watched = {"checkpoint.monitor": config.checkpoint.monitor}
+    if config.early_stopping is not None:
+        watched["early_stopping.monitor"] = config.early_stopping.monitor
+    if config.schedule.name == "plateau":
+        watched["schedule.monitor"] = config.schedule.monitor
+    for key, name in watched.items():
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{key}: metric {name!r} is not logged ({hint}each epoch logs {', '.join(names)})")
+
+
 def prepare_run(config: RunConfig, data: Any | None = None) -> tuple[RunConfig, Path]:
     """Check the config against its data (loaded when not given) and model, create the
     run folder and write config.yaml (resolved) and task.json; returns the resolved config,
@@ -198,6 +218,7 @@ def prepare_run(config: RunConfig, data: Any | None = None) -> tuple[RunConfig, 
     task = get_task(config.task)
     data = data if data is not None else task.load_data(config)
     config = resolve(config, data)
+    check_monitors(config, data)
     model = build_model(config)
     task.check_model(config, model, data)
     if config.init_from is not None:

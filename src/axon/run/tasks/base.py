@@ -51,3 +51,8 @@ class Task:
     def callbacks(self, config: RunConfig, data: Any) -> list:
         """Callbacks the task adds to training (e.g. a metric computed every epoch)."""
         return []
+
+    def epoch_metrics(self, config: RunConfig, data: Any) -> list[str] | None:
+        """The names in every epoch's metrics row (what checkpoint.monitor and
+        early_stopping.monitor may watch); None where they are known only after an epoch."""
+        return None

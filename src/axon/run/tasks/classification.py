@@ -9,6 +9,7 @@ from axon import zoo
 from axon.errors import ConfigError
 from axon.run.metrics import ClassificationMetrics, classification_metrics
 from axon.run.tasks.base import Task
+from axon.train.callbacks.loggers import COLUMNS
 from axon.train.losses import build_loss
 
 
@@ -71,3 +72,6 @@ class Classification(Task):
 
     def evaluate(self, outputs: torch.Tensor, targets: torch.Tensor, record: dict) -> ClassificationMetrics:
         return classification_metrics(outputs.float(), targets, record["classes"])
+
+    def epoch_metrics(self, config, data) -> list[str]:
+        return list(COLUMNS)  # the engine's columns; accuracy and validation are always there
