@@ -13,7 +13,7 @@ Prints wall and CPU seconds of each run and the ratio of the torch-defaults run 
 axon run under the same load. The machine's own load is printed beside each figure:
 on a shared machine the ratio is what counts.
 
-    python benchmarks/threads_under_load.py --epochs 20 --competitors 2
+    python benchmarks/threads_under_load.py --epochs 20 --competitors 2 [--skip-alone]
 """
 
 from __future__ import annotations
@@ -51,11 +51,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20, help="epochs of the default job (default 20)")
     parser.add_argument("--competitors", type=int, default=2, help="busy processes beside it (default 2)")
+    parser.add_argument("--skip-alone", action="store_true",
+                        help="measure only beside the competitors (when the alone runs are done)")
     args = parser.parse_args()
     print(f"cores this process may use: {len(os.sched_getaffinity(0))}; date {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"{'competitors':>11} {'settings':>15} {'wall s':>8} {'CPU s':>7}  loadavg before")
     with tempfile.TemporaryDirectory() as out:
-        for competitors in (0, args.competitors):
+        for competitors in (args.competitors,) if args.skip_alone else (0, args.competitors):
             busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(competitors)]
             try:
                 walls = {}
