@@ -44,6 +44,8 @@ class FileDataset(Dataset):
     """Items decoded from files when indexed (so DataLoader workers do the decoding):
     paths (N,), targets (N,) int64."""
 
+    reads_files = True
+
     def __init__(self, paths: Sequence[Path], targets: torch.Tensor, preprocessing: Preprocessing):
         self.paths, self.targets, self.preprocessing = list(paths), targets, preprocessing
 

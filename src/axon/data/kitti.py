@@ -387,6 +387,8 @@ class KittiObjects:
     """The frames of one split of a KITTI object folder (`root/ImageSets/<split>.txt`; the
     files under `root/training/`, or `root/testing/` for the test split)."""
 
+    reads_files = True
+
     def __init__(self, root: str | Path, split: str = "train"):
         if split not in SPLIT_FOLDER:
             raise KittiFormatError(f"split {split!r}; expected one of {', '.join(SPLIT_FOLDER)}")

@@ -34,8 +34,17 @@ def worker_count(config: DataConfig, train) -> int:
     workers would only add start-up and copying)."""
     if config.num_workers != "auto":
         return config.num_workers
-    reads_files = hasattr(getattr(train, "dataset", train), "paths") or hasattr(train, "paths")
-    return min(2, os.cpu_count() or 1) if reads_files else 0
+    return min(2, os.cpu_count() or 1) if reads_files(train) else 0
+
+
+def reads_files(data) -> bool:
+    """Whether indexing `data`, or a data set it wraps (`.dataset`, `.frames`), reads files
+    (a `reads_files` class attribute says so)."""
+    while data is not None:
+        if getattr(data, "reads_files", False):
+            return True
+        data = getattr(data, "dataset", None) or getattr(data, "frames", None)
+    return False
 
 
 def sampler_factory(config: DataConfig, splits: DataSplits):
