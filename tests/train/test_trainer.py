@@ -84,6 +84,20 @@ def test_plain_progress_speaks_within_an_epoch(blobs, capsys, small_model):
     assert len(within) >= 2 and "samples/s  eta" in within[0] and "loss" in within[0]
 
 
+def test_epoch_rows_with_many_metrics_wrap_within_80_columns():
+    from axon.train.callbacks.progress import epoch_table, fit_row
+
+    metrics = {"epoch": 3, "train_loss": 2.29, "val_loss": 2.07, "lr": 1.6e-3, "samples_per_s": 9.0,
+               "seconds": 444.7, "loss_cls": 0.84, "loss_box": 0.65, "loss_dir": 0.74}
+    metrics |= {f"val_ap_{kind}_{name}": 0.25 for kind in ("bev", "3d") for name in ("car", "pedestrian", "cyclist")}
+    row, overflow = fit_row(epoch_table(metrics, 12), 72)
+    assert [head for head, *_ in row][:3] == ["epoch", "loss", "val_loss"]
+    assert sum(width for _, width, _ in row) + len(row) - 1 <= 72
+    assert all(len(line) <= 72 for line in overflow)
+    shown = " ".join(head for head, *_ in row) + " ".join(overflow)
+    assert all(name in shown for name in metrics if name.startswith(("val_ap", "loss_")))
+
+
 def test_rich_bar_on_a_terminal(blobs, small_model):
     import io
 

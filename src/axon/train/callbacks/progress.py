@@ -39,6 +39,8 @@ COLUMNS = [
     ("seconds", "time", 7, "{:.1f}s".format),
 ]
 HIDDEN = {"epoch", "step", "data_wait"}  # in metrics.csv, not in the table
+LINE_WIDTH = 80
+ETA_WIDTH = 7
 
 
 def epoch_table(metrics: dict, epochs: int) -> list[tuple[str, int, str]]:
@@ -50,6 +52,24 @@ def epoch_table(metrics: dict, epochs: int) -> list[tuple[str, int, str]]:
     cells += [(key, max(len(key), 9), _number(value) if isinstance(value, float) else str(value))
               for key, value in metrics.items() if key not in known and key not in HIDDEN]
     return cells
+
+
+def fit_row(cells: list[tuple[str, int, str]], width: int = LINE_WIDTH) -> tuple[list, list[str]]:
+    """The columns that fit in `width` characters (the first ones, in order), and the others
+    as indented `name value` lines of at most `width` characters each."""
+    used, count = 0, 0
+    for _, cell_width, _ in cells:
+        if used + cell_width + (count > 0) > width:
+            break
+        used, count = used + cell_width + (count > 0), count + 1
+    lines, line = [], ""
+    for head, _, cell in cells[count:]:
+        pair = f"{head} {cell}"
+        if line and len(line) + 2 + len(pair) > width:
+            lines.append(line)
+            line = ""
+        line = f"{line}  {pair}" if line else f"      {pair}"
+    return cells[:count], lines + ([line] if line else [])
 
 
 class ProgressBar(Callback):
@@ -130,8 +150,9 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer, metrics) -> None:
         self._last_plain = time.perf_counter()
-        cells = epoch_table(metrics, trainer.epochs) + [("eta", 7, self._eta(trainer))]
-        lines = [" ".join(cell.rjust(width) for _, width, cell in cells)]
+        cells, overflow = fit_row(epoch_table(metrics, trainer.epochs), LINE_WIDTH - ETA_WIDTH - 1)
+        cells.append(("eta", ETA_WIDTH, self._eta(trainer)))
+        lines = [" ".join(cell.rjust(width) for _, width, cell in cells), *overflow]
         if not self._header_printed:
             lines.insert(0, " ".join(head.rjust(width) for head, width, _ in cells))
             self._header_printed = True
