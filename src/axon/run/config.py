@@ -36,7 +36,9 @@ class DataConfig(Section):
     name: str = "digits"
     """A registered data set (`axon.data.dataset_names()`): digits, shapes, image_folder, ..."""
     augment: dict[str, Any] | None = None
-    """Training-image augmentation (axon.data.augment), e.g. {recipe: imagenet}."""
+    """Training augmentation, checked by the run's task: for images (axon.data.augment) e.g.
+    {recipe: imagenet}; for detection (axon.detect.dataset.detection_augment) e.g.
+    {gt_sampling: {Car: 15}}."""
     repeat_factor: float | None = Field(None, gt=0, le=1)
     """Repeat-factor sampling threshold t: a sample of a class with frequency f is
     repeated r = max(1, sqrt(t / f)) times per epoch (stochastically rounded)."""
@@ -89,14 +91,6 @@ class DataConfig(Section):
     def _workers(cls, value: int | str) -> int | str:
         if isinstance(value, int) and value < 0:
             raise ValueError(f"expected auto or a number >= 0, got {value}")
-        return value
-
-    @field_validator("augment")
-    @classmethod
-    def _known_augmentation(cls, value: dict | None) -> dict | None:
-        from axon.data.augment import check_augment
-
-        check_augment(value)
         return value
 
     def reader_arguments(self) -> dict[str, Any]:
@@ -230,6 +224,13 @@ class RunConfig(Section):
         if value not in {"auto", "cpu", "mps"} and not re.fullmatch(r"cuda(:\d{1,3})?", value):
             raise ValueError(f"expected auto, cpu, cuda, cuda:N or mps, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _augmentation_the_task_can_run(self) -> RunConfig:
+        from axon.run.tasks import get_task
+
+        get_task(self.task).check_augment(self.data.augment)
+        return self
 
     @model_validator(mode="after")
     def _sharding_needs_a_first_order_optimizer(self) -> RunConfig:

@@ -21,6 +21,13 @@ class Task:
         """The train/val/test splits the config's `data` section names."""
         raise NotImplementedError
 
+    def check_augment(self, spec: dict | None) -> None:
+        """Raise a ConfigError naming `data.augment.<key>` unless the block is one this task
+        runs; image augmentation (axon.data.augment) by default."""
+        from axon.data.augment import check_augment
+
+        check_augment(spec)
+
     def model_args(self, config: RunConfig, data: Any) -> dict:
         """The zoo builder's arguments: the config's `model.args`, completed with what the
         data implies (e.g. the number of classes) where the config leaves them out."""

@@ -3,8 +3,9 @@ frames become pillars and anchor targets in DataLoader workers, the loss is the 
 loss, and every validation epoch adds the KITTI AP (moderate, R40) per class, bird's-eye view
 and 3D, to the epoch's metrics (`val_ap_bev_car`, `val_ap_3d_car`, ...), with the epoch's
 loss parts (`loss_cls`, `loss_box`, `loss_dir`). Training frames get the KITTI global
-augmentations (flip, rotation, scaling: `axon.detect.dataset.DetectionAugment`) unless
-`data.augment` is `{recipe: none}`."""
+augmentations (flip, rotation, scaling) and, when `data.augment.gt_sampling` asks for it,
+objects pasted from the ground-truth database (`axon.detect.dataset.detection_augment`);
+`data.augment: {recipe: none}` switches augmentation off."""
 
 from __future__ import annotations
 
@@ -94,16 +95,21 @@ class Detection(Task):
 
     def load_data(self, config):
         from axon.data import build_dataset
-        from axon.detect.dataset import DetectionAugment, PillarDetectionData
+        from axon.detect.dataset import PillarDetectionData, detection_augment
 
         frames = build_dataset(config.data.name, **config.data.reader_arguments())
         model = self.model_spec(config)
         matched = _thresholds(model.classes, MATCHED, "matching")
         unmatched = _thresholds(model.classes, UNMATCHED, "unmatched")
-        augment = None if (config.data.augment or {}).get("recipe") == "none" else DetectionAugment()
+        augment = detection_augment(config.data.augment)
         train = PillarDetectionData(frames.train, model, matched, unmatched, augment, True, config.seed)
         val = PillarDetectionData(frames.val, model, matched, unmatched, None, False, config.seed)
         return replace(frames, train=train, val=val, test=val, classes=list(model.classes))
+
+    def check_augment(self, spec: dict | None) -> None:
+        from axon.detect.dataset import detection_augment
+
+        detection_augment(spec)
 
     def model_args(self, config, data) -> dict:
         return dict(config.model.args)
