@@ -29,3 +29,7 @@ class TrainingDiverged(AxonError):
 
 class DataError(AxonError):
     """A data file or folder is missing, malformed or inconsistent (the message names it)."""
+
+
+class ExportError(AxonError):
+    """A model could not be exported or its export does not run."""

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         if args.format != "onnx":
             raise ConfigError(f"--format: a detection run exports as onnx (two graphs), not {args.format}")
         check = export_detector(load_run(args.run_dir, args.checkpoint, device="cpu"),
-                                args.out or f"{args.run_dir}/export")
+                                args.out or f"{args.run_dir}/export", args.onnx_exporter)
         print("exported " + ", ".join(map(str, check.files)) + "\n  checked with onnxruntime on a validation frame: "
               + ", ".join(f"{k} {v:.3g}" for k, v in check.max_abs_diff.items())
               + f"\n  boxes: PyTorch {check.boxes_torch}, ONNX {check.boxes_onnx}, {check.boxes_matched} matched "

@@ -10,21 +10,25 @@ NMS stay in the host program, as in every deployment of the model.
 
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from torch.export import Dim
 
 from axon.data.kitti import KittiFrame
 from axon.detect.anchors import make_anchors
 from axon.detect.boxes import box_iou_bev
 from axon.detect.postprocess import decode_detections
-from axon.errors import AxonError
+from axon.errors import AxonError, ConfigError, ExportError
 from axon.nn.pillars import pad_pillars
 
 ENCODER_FILE, DETECTOR_FILE = "pointpillars_encoder.onnx", "pointpillars_detector.onnx"
+ONNX_EXPORTERS = ("dynamo", "torchscript")
 
 
 class _Encoder(nn.Module):
@@ -66,10 +70,39 @@ def _onnx_session(path: Path):
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def export_pointpillars(model, frame: KittiFrame, out: str | Path, opset: int = 17) -> ExportCheck:
+def _write_onnx(module: nn.Module, inputs: tuple, path: Path, input_names: list[str], output_names: list[str],
+                dynamic: dict[int, str], exporter: str, opset: int) -> None:
+    """`module` as an ONNX file whose inputs' dims `dynamic` ({dim: name}) are left free,
+    through PyTorch's dynamo exporter or its TorchScript-based one; written whole or not at all."""
+    if exporter not in ONNX_EXPORTERS:
+        raise ConfigError(f"--onnx-exporter: expected {' or '.join(ONNX_EXPORTERS)}, got {exporter!r}")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # exporters warn at length about tracing internals
+            if exporter == "dynamo":
+                dims = {name: Dim(name, min=1 if name == "batch" else 2, max=1_000_000) for name in dynamic.values()}
+                shapes = tuple({dim: dims[name] for dim, name in dynamic.items()} for _ in inputs)
+                torch.onnx.export(module, inputs, dynamo=True, input_names=input_names, output_names=output_names,
+                                  dynamic_shapes=shapes).save(str(tmp))
+            else:
+                axes = {name: dynamic for name in input_names} | {name: {0: "batch"} for name in output_names}
+                torch.onnx.export(module, inputs, str(tmp), opset_version=opset, dynamo=False,
+                                  input_names=input_names, output_names=output_names, dynamic_axes=axes)
+        os.replace(tmp, path)
+    except Exception as err:  # the exporters raise many types
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ExportError(f"{path.name}: {exporter} ONNX export failed: {type(err).__name__}: {first}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def export_pointpillars(model, frame: KittiFrame, out: str | Path, opset: int = 17,
+                        exporter: str = "dynamo") -> ExportCheck:
     """Write the encoder and detector graphs of `model` (a `PointPillars`) into folder `out`
-    with dynamic batch and pillar count, run them in onnxruntime on `frame`, and compare
-    the outputs and the decoded boxes with PyTorch's."""
+    with dynamic batch and pillar count, through PyTorch's `exporter` (dynamo or
+    torchscript), run them in onnxruntime on `frame`, and compare the outputs and the
+    decoded boxes with PyTorch's."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval().cpu()
@@ -78,14 +111,10 @@ def export_pointpillars(model, frame: KittiFrame, out: str | Path, opset: int = 
         image = model.encode(*batch)
         outputs = model.detect_from_image(image)
     encoder, detector = out / ENCODER_FILE, out / DETECTOR_FILE
-    torch.onnx.export(_Encoder(model), tuple(batch), str(encoder), opset_version=opset, dynamo=False,
-                      input_names=["pillars", "num_points", "coords"], output_names=["pseudo_image"],
-                      dynamic_axes={"pillars": {0: "batch", 1: "pillars"}, "num_points": {0: "batch", 1: "pillars"},
-                                    "coords": {0: "batch", 1: "pillars"}, "pseudo_image": {0: "batch"}})
     names = ["cls", "box", "direction"]
-    torch.onnx.export(_Detector(model), (image,), str(detector), opset_version=opset, dynamo=False,
-                      input_names=["pseudo_image"], output_names=names,
-                      dynamic_axes={"pseudo_image": {0: "batch"}, **{n: {0: "batch"} for n in names}})
+    _write_onnx(_Encoder(model), tuple(batch), encoder, ["pillars", "num_points", "coords"], ["pseudo_image"],
+                {0: "batch", 1: "pillars"}, exporter, opset)
+    _write_onnx(_Detector(model), (image,), detector, ["pseudo_image"], names, {0: "batch"}, exporter, opset)
     feeds = {"pillars": batch[0].numpy(), "num_points": batch[1].numpy(), "coords": batch[2].numpy()}
     onnx_image = _onnx_session(encoder).run(None, feeds)[0]
     onnx_outputs = _onnx_session(detector).run(None, {"pseudo_image": onnx_image})

@@ -73,8 +73,9 @@ def predict_scans(run: LoadedRun, scans: list[str | Path], out: str | Path,
     return written
 
 
-def export_detector(run: LoadedRun, out: str | Path):
-    """The run's detector as two ONNX graphs in `out`, checked on the first validation frame."""
+def export_detector(run: LoadedRun, out: str | Path, onnx_exporter: str = "dynamo"):
+    """The run's detector as two ONNX graphs in `out` (PyTorch's dynamo or TorchScript-based
+    exporter), checked on the first validation frame."""
     from axon.detect.export import export_pointpillars
 
-    return export_pointpillars(run.model, _frames(run)[0], out)
+    return export_pointpillars(run.model, _frames(run)[0], out, exporter=onnx_exporter)

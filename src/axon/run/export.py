@@ -15,16 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from axon.errors import AxonError, ConfigError
+from axon.errors import ConfigError, ExportError
 from axon.run.load import LoadedRun, load_run
 from axon.run.runs import load_data
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "pt2": ".pt2"}
 ONNX_EXPORTERS = ("dynamo", "torchscript")
-
-
-class ExportError(AxonError):
-    """A model could not be exported or its export does not run."""
 
 
 @dataclass
