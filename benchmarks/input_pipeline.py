@@ -20,8 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+from axon.threads import sleep_while_waiting
+
+sleep_while_waiting()  # as the axon command does: waiting OpenMP threads sleep (before torch loads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from PIL import Image
 from torch.utils.data import DataLoader
 
