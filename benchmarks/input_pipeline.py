@@ -24,8 +24,8 @@ from axon.threads import sleep_while_waiting
 
 sleep_while_waiting()  # as the axon command does: waiting OpenMP threads sleep (before torch loads)
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
