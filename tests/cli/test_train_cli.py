@@ -244,6 +244,20 @@ def test_resume_of_a_truncated_checkpoint_overwrites_nothing(tmp_path, capsys):
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
+def test_eval_of_a_run_folder_it_cannot_write_still_reports(tmp_path, capsys):
+    """Evaluating only reads: where the PNG and the metrics file cannot be written (here
+    a path under a file, and a folder where the file goes; a read-only run folder alike),
+    the metrics are printed and one line says what was not written."""
+    assert axon("train", fast_config(tmp_path, epochs=1, name="ro")) == 0
+    run = tmp_path / "runs" / "ro"
+    (run / "eval_best.json").mkdir()
+    capsys.readouterr()
+    assert axon("eval", run, "--out", run / "metrics.csv" / "confusion.png") == 0
+    out = capsys.readouterr().out
+    assert "test accuracy (best checkpoint): " in out
+    assert out.strip().splitlines()[-1].startswith("confusion matrix and metrics file not written (")
+
+
 def test_nan_loss_stops_naming_the_step(tmp_path, capsys):
     config = fast_config(tmp_path, name="nan", optimizer={"name": "sgd", "lr": 1e12}, schedule={"name": "constant"})
     assert axon("train", config) == 2

@@ -36,5 +36,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = result.metrics
     print(f"test accuracy ({args.checkpoint} checkpoint): {metrics.top1:.4f} (top-5 {metrics.top5:.4f})\n")
     print(metrics.report())
-    print(f"\nconfusion matrix: {result.confusion_png}\nmetrics: {result.metrics_json}")
+    if result.not_written:
+        print(f"\nconfusion matrix and metrics file not written ({result.not_written})")
+    else:
+        print(f"\nconfusion matrix: {result.confusion_png}\nmetrics: {result.metrics_json}")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from axon.errors import RunDirError
 from axon.run.load import load_run
 from axon.run.metrics import ClassificationMetrics
 from axon.run.runs import load_data
@@ -20,6 +21,8 @@ class Evaluation:
     metrics: ClassificationMetrics
     confusion_png: Path
     metrics_json: Path
+    not_written: str | None = None
+    """Why the PNG and JSON could not be written (a read-only run folder); None when they were."""
 
 
 def test_outputs(run, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,8 +50,12 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "best", out: str | Path 
     outputs, targets = test_outputs(run)
     metrics = run.task.evaluate(outputs, targets, run.record)
     png = Path(out) if out is not None else run_dir / f"confusion_{checkpoint}.png"
-    plot_confusion(metrics.confusion.numpy(), metrics.classes, png,
-                   title=f"{run_dir.name} ({checkpoint}): test confusion")
     path = run_dir / f"eval_{checkpoint}.json"
-    write_atomically(path, json.dumps(metrics.as_dict(), indent=1) + "\n")
+    try:
+        plot_confusion(metrics.confusion.numpy(), metrics.classes, png,
+                       title=f"{run_dir.name} ({checkpoint}): test confusion")
+        write_atomically(path, json.dumps(metrics.as_dict(), indent=1) + "\n")
+    except (OSError, RunDirError) as err:  # evaluating only reads: the metrics stand without the files
+        reason = f"{err.filename}: {err.strerror}" if isinstance(err, OSError) else str(err)
+        return Evaluation(metrics, png, path, not_written=reason)
     return Evaluation(metrics, png, path)
