@@ -53,6 +53,12 @@ if [ -n "$TINY_FLAG" ]; then PIPE_ARGS="--stages 2 --microbatches 1 4 --batch 8 
 else PIPE_ARGS="--stages 2 --microbatches 1 4 16 --batch 256 --steps 10"; fi
 section "Pipeline parallelism: stage bytes and bubble (nccl with a GPU per stage, else gloo on CPU)" \
   bash -c "echo '\`\`\`'; $PYTHON benchmarks/pipeline.py $PIPE_ARGS; status=\$?; echo '\`\`\`'; exit \$status"
+# One GPU cannot hold 2 stage processes (NCCL takes a GPU per process; gloo sends CPU tensors
+# only), so on one device all stages run in one process under PyTorch's multi-stage schedule.
+if [ -n "$TINY_FLAG" ]; then PIPE1_ARGS="--stages 2 --microbatches 1 4 --batch 8 --steps 1"
+else PIPE1_ARGS="--model googlenet --stages 2 --microbatches 1 4 16 --batch 64 --steps 10"; fi
+section "Pipeline stages in one process on one device (the GPU if any): gradients and overhead vs the unsplit model" \
+  bash -c "echo '\`\`\`'; $PYTHON benchmarks/pipeline.py --one-process $PIPE1_ARGS; status=\$?; echo '\`\`\`'; exit \$status"
 
 if [ -n "$TINY_FLAG" ]; then PVM_ARGS="--model tracker-small --steps 3 --repeats 1 --round 1 --device cpu"
 else PVM_ARGS="--model seed-small --steps 30 --repeats 5"; fi

@@ -23,3 +23,5 @@ def test_gpu_check_runs_tiny_on_cpu(tmp_path):
         assert f"Trainer vs hand loop, shapes-cnn 16px, {mode}" in text
     assert "| GoogLeNet 64px batch 2" in text and "## Data-parallel overhead" in text
     assert "## Pipeline parallelism" in text and "bubble fraction: measured" in text
+    assert "## Pipeline stages in one process" in text and "2 stages on cpu, ScheduleLoopedBFS" in text
+    assert "gradients: equal to the unsplit model's" in text
