@@ -176,6 +176,8 @@ def test_resume_rejects_overrides(tmp_path, capsys):
         ("batch_size: -64\n", "batch_size: Input should be greater than 0"),
         ("model: {name: digits-cnm}\n", "unknown model 'digits-cnm'; did you mean 'digits-cnn'?"),
         ("model: {name: digits-cnn, args: {width: wide}}\n", "model.args.width: 'wide' is not a valid int"),
+        ("batch_size: 100000000000000000000\n", "batch_size: Input should be less than or equal to 2147483648"),
+        ("device: 'cuda:3'\n" if not torch.cuda.is_available() else "device: 'cuda:999'\n", "is not on this machine"),
         ("checkpoint: {monitor: val_acc_}\n", "checkpoint.monitor: metric 'val_acc_' is not logged (did you mean 'val_acc'?"),
         ("early_stopping: {monitor: accuracy}\n", "early_stopping.monitor: metric 'accuracy' is not logged"),
         ("schedule: {name: plateau, monitor: val_los}\n", "schedule.monitor: metric 'val_los' is not logged"),

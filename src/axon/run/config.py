@@ -170,7 +170,7 @@ class RunConfig(Section):
     """CPU threads torch computes with; null: the cores this process may use (its CPU
     affinity), shared among the processes of a data-parallel run on one node."""
     epochs: int = Field(20, gt=0)
-    batch_size: int = Field(64, gt=0)
+    batch_size: int = Field(64, gt=0, le=2**31)
     loss: Literal["cross_entropy", "focal"] = "cross_entropy"
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     focal_gamma: float = Field(2.0, ge=0)
@@ -182,7 +182,7 @@ class RunConfig(Section):
     """NHWC memory layout; auto: on CUDA only."""
     compile: bool = False
     """torch.compile the model (falls back to eager with a warning where it cannot)."""
-    grad_accum: int = Field(1, ge=1)
+    grad_accum: int = Field(1, ge=1, le=2**31)
     """Accumulate gradients over this many micro-batches of batch_size per step."""
     clip_grad_norm: float | None = Field(None, gt=0)
     dropout_off_epoch: int | None = Field(None, ge=0)

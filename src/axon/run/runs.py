@@ -26,7 +26,7 @@ from axon.threads import set_threads
 from axon.train.callbacks.curriculum import DropoutOff, ProgressiveResizing
 from axon.train.callbacks.guards import EarlyStopping
 from axon.train.checkpoint import MODEL_FILE, checkpoint_folder
-from axon.train.trainer import Trainer, seed_everything
+from axon.train.trainer import Trainer, resolve_device, seed_everything
 from axon.train.transfer import Unfreeze, load_matching, matching, set_trainable, weights_file
 
 
@@ -243,6 +243,7 @@ def prepare_run(config: RunConfig, data: Any | None = None) -> tuple[RunConfig, 
 
 def start_run(config: RunConfig, progress: bool = True) -> RunSummary:
     """Train as `config` says in a new run folder; returns the summary."""
+    resolve_device(config.device)  # a device this machine lacks is named before a folder is made
     data = load_data(config)
     config, run_dir = prepare_run(config, data)
     return _fit(config, data, run_dir, resume=False, progress=progress)
