@@ -68,7 +68,7 @@ def main() -> None:
           f"{args.episodes} episodes ({int(data.lengths.sum())} steps per setting); torch threads "
           f"{torch.get_num_threads()}; loadavg {open('/proc/loadavg').read().split()[:3]}; pid {os.getpid()}")
     start, cpu = time.perf_counter(), time.process_time()
-    curves = NINETEEN.rms_error(online_td_lambda(NINETEEN, data, alphas, lambdas)).mean(0).permute(1, 2, 0)
+    curves = online_td_lambda(NINETEEN, data, alphas, lambdas).errors.mean(0).permute(1, 2, 0)
     axon_s, axon_cpu = time.perf_counter() - start, time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
     before = previous_version(data, alphas, lambdas)

@@ -81,3 +81,18 @@ def test_foraging_command(tmp_path, capsys):
     assert "contingencies swapped at visit 31" in out and "beta=1" in out
     assert (tmp_path / "foraging.png").stat().st_size > 1000
     assert axon("classic", "foraging", "--swap-at", 500, "--out", tmp_path) == 2
+
+
+@pytest.mark.parametrize("argv", [["--episodes", 10**9], ["--method", "batch", "--runs", 10**9],
+                                  ["--states", 19, "--method", "n-step", "--episodes", 10**8]])
+def test_huge_walks_are_one_line_naming_the_bytes_before_sampling(argv, monkeypatch, capsys, tmp_path):
+    from axon.classic.td import random_walk
+
+    def never(*args):
+        raise AssertionError("sampled")
+
+    monkeypatch.setattr(random_walk, "sample_episodes", never)
+    assert axon("classic", "random-walk", *argv, "--out", tmp_path) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "episodes" in err[0] and "runs" in err[0] and "needs about" in err[0]
+    assert not list(tmp_path.iterdir())

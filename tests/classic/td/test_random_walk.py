@@ -2,15 +2,18 @@ import numpy as np
 import pytest
 import torch
 
+from axon.classic.td import random_walk
 from axon.classic.td.random_walk import (
     FIVE,
     NINETEEN,
     batch_walk,
     five_state,
+    learn,
     learning_curves,
     n_step,
     nineteen_state,
 )
+from axon.classic.td.walks import SAMPLED_BYTES_PER_CELL, longest_episode, padded_cells, sample_episodes
 from axon.errors import ConfigError
 
 
@@ -78,3 +81,31 @@ def test_bad_walk_parameters():
         learning_curves(FIVE, "n-step", [0.1], episodes=1, runs=1, ns=(0,))
     with pytest.raises(ValueError, match="method: 'q'"):
         learning_curves(FIVE, "q", [0.1], episodes=1, runs=1)
+
+
+def test_many_episodes_keep_one_error_per_episode_and_the_tables_shown():
+    learned = learn(FIVE, "td", [0.1, 0.2], episodes=300, runs=2, shown=(0, 300))
+    assert learned.errors.shape == (2, 301, 1, 2) and learned.tables.shape == (2, 2, 1, 2, 7)
+
+
+@pytest.mark.parametrize("walk", [FIVE, NINETEEN])
+def test_the_memory_estimate_covers_the_sampled_episodes(walk):
+    data = sample_episodes(walk, 20, 100, torch.Generator().manual_seed(0))
+    stream = data.stream()
+    held = sum(t.nbytes for t in (*vars(data).values(), stream.state, stream.next_state, stream.reward,
+                                  stream.first, stream.live, stream.position))
+    assert 1 < longest_episode(walk, 2000) / data.rewards.shape[-1] < 2
+    assert held < padded_cells(walk, 20, 100) * SAMPLED_BYTES_PER_CELL / 2
+
+
+@pytest.mark.parametrize("method", ["td", "mc", "lambda-return", "n-step", "batch"])
+def test_huge_runs_are_refused_before_anything_is_sampled(method, monkeypatch):
+    def never(*args):
+        raise AssertionError("sampled")
+
+    monkeypatch.setattr(random_walk, "sample_episodes", never)
+    with pytest.raises(ConfigError, match=r"episodes 10 and runs 1000000000000 .*needs about [0-9.]+ [KMGT]iB"):
+        if method == "batch":
+            batch_walk(episodes=10, runs=10**12)
+        else:
+            learning_curves(NINETEEN, method, [0.1], episodes=10, runs=10**12)

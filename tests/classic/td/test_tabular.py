@@ -18,6 +18,14 @@ def episodes_of(paths, rewards) -> Episodes:
     return Episodes(states, padded, torch.tensor([[len(p) - 1 for p in paths]]))
 
 
+def tables(learner, walk, data, *args):
+    """Every table a learner passes through, (runs, E + 1, rows, A, n + 2), by asking it to keep
+    them all; the errors it computes on the fly must equal their RMS error exactly."""
+    learned = learner(walk, data, *args, shown=range(data.lengths.shape[1] + 1))
+    torch.testing.assert_close(learned.errors, walk.rms_error(learned.tables), rtol=0, atol=0, equal_nan=True)
+    return learned.tables
+
+
 def walks(walk=NINETEEN, runs=3, count=4, seed=1) -> Episodes:
     return sample_episodes(walk, runs, count, torch.Generator().manual_seed(seed))
 
@@ -81,7 +89,7 @@ def test_online_td_lambda_equals_the_step_by_step_loop_exactly(replacing):
     data = walks()
     alphas = torch.tensor([0.1, 0.5], dtype=torch.float64)
     lambdas = torch.tensor([0.0, 0.8, 1.0], dtype=torch.float64)
-    got = tabular.online_td_lambda(NINETEEN, data, alphas, lambdas, replacing)
+    got = tables(tabular.online_td_lambda, NINETEEN, data, alphas, lambdas, replacing)
     assert got.shape == (3, 5, 3, 2, 21)
     for i, lam in enumerate(lambdas.tolist()):
         for j, alpha in enumerate(alphas.tolist()):
@@ -93,7 +101,7 @@ def test_n_step_td_equals_the_books_pseudo_code_exactly(walk):
     data = walks(walk)
     alphas = torch.tensor([0.2, 0.9], dtype=torch.float64)
     ns = [1, 3, 16, None]
-    got = tabular.n_step_td(walk, data, alphas, ns)
+    got = tables(tabular.n_step_td, walk, data, alphas, ns)
     for i, n in enumerate(ns):
         for j, alpha in enumerate(alphas.tolist()):
             assert torch.equal(got[:, :, i, j], loop_n_step(walk, data, alpha, n))
@@ -102,8 +110,8 @@ def test_n_step_td_equals_the_books_pseudo_code_exactly(walk):
 def test_n_step_with_n_1_is_td0_and_large_n_is_monte_carlo():
     data = walks(runs=4, count=6)
     alphas = torch.tensor([0.05, 0.3, 1.0], dtype=torch.float64)
-    td0 = tabular.online_td_lambda(NINETEEN, data, alphas, torch.zeros(1, dtype=torch.float64))
-    steps = tabular.n_step_td(NINETEEN, data, alphas, [1, 10_000, None])
+    td0 = tables(tabular.online_td_lambda, NINETEEN, data, alphas, torch.zeros(1, dtype=torch.float64))
+    steps = tables(tabular.n_step_td, NINETEEN, data, alphas, [1, 10_000, None])
     assert torch.equal(steps[:, :, 0], td0[:, :, 0])
     assert torch.equal(steps[:, :, 1], steps[:, :, 2])
 
@@ -111,19 +119,19 @@ def test_n_step_with_n_1_is_td0_and_large_n_is_monte_carlo():
 def test_td0_and_n_step_by_hand():
     data = episodes_of([[3, 4, 5, 6], [3, 2, 3, 2, 1, 0]], [[0, 0, 1], [0, 0, 0, 0, 0]])
     alpha = torch.tensor([0.5], dtype=torch.float64)
-    td0 = tabular.n_step_td(FIVE, data, alpha, [1])[0, :, 0, 0, 1:-1]
+    td0 = tables(tabular.n_step_td, FIVE, data, alpha, [1])[0, :, 0, 0, 1:-1]
     # episode 1: only V(5) moves, to 0.5 + 0.5 (1 - 0.5); episode 2: V(3) <- .5 + .5 (.5 - .5) = .5,
     # V(2) <- .5 + .5 (.5 - .5), V(3), then V(2) <- .5 + .5 (.5 - .5), V(1) <- .5 + .5 (0 - .5) = .25
     assert td0.tolist() == [[0.5] * 5, [0.5, 0.5, 0.5, 0.5, 0.75], [0.25, 0.5, 0.5, 0.5, 0.75]]
-    two = tabular.n_step_td(FIVE, data, alpha, [2])[0, 1, 0, 0, 1:-1]
+    two = tables(tabular.n_step_td, FIVE, data, alpha, [2])[0, 1, 0, 0, 1:-1]
     # tau 0: G = V(5) = .5, no change; tau 1: G = R = 1 -> V(4) = .75; tau 2: V(5) = .75
     assert two.tolist() == [0.5, 0.5, 0.5, 0.75, 0.75]
 
 
 def test_online_td_lambda_by_hand():
     data = episodes_of([[3, 4, 5, 6]], [[0, 0, 1]])
-    got = tabular.online_td_lambda(FIVE, data, torch.tensor([0.5], dtype=torch.float64),
-                                   torch.tensor([0.5], dtype=torch.float64))
+    half = torch.tensor([0.5], dtype=torch.float64)
+    got = tables(tabular.online_td_lambda, FIVE, data, half, half)
     # the only error, 1 - V(5) = 0.5 at the last step, reaches traces 0.25, 0.5, 1
     assert got[0, 1, 0, 0, 1:-1].tolist() == [0.5, 0.5, 0.5625, 0.625, 0.75]
 
@@ -172,7 +180,7 @@ def test_offline_lambda_return_equals_the_books_algorithm():
     data = walks(FIVE, runs=2, count=2)
     alphas = torch.tensor([0.1, 0.6], dtype=torch.float64)
     lambdas = torch.tensor([0.0, 0.5], dtype=torch.float64)
-    got = tabular.offline_lambda_return(FIVE, data, alphas, lambdas)
+    got = tables(tabular.offline_lambda_return, FIVE, data, alphas, lambdas)
     for i, lam in enumerate(lambdas.tolist()):
         for j, alpha in enumerate(alphas.tolist()):
             torch.testing.assert_close(got[:, :, i, j], loop_offline_lambda_return(FIVE, data, alpha, lam),
@@ -181,8 +189,8 @@ def test_offline_lambda_return_equals_the_books_algorithm():
 
 def test_offline_lambda_return_by_hand():
     data = episodes_of([[3, 4, 5, 6]], [[0, 0, 1]])
-    got = tabular.offline_lambda_return(FIVE, data, torch.tensor([0.5], dtype=torch.float64),
-                                        torch.tensor([0.5], dtype=torch.float64))
+    half = torch.tensor([0.5], dtype=torch.float64)
+    got = tables(tabular.offline_lambda_return, FIVE, data, half, half)
     # G_2 = 1, G_1 = .5 * .5 + .5 * 1 = .75, G_0 = .5 * .5 + .5 * .75 = .625
     torch.testing.assert_close(got[0, 1, 0, 0, 1:-1], torch.tensor([0.5, 0.5, 0.5625, 0.625, 0.75],
                                                                     dtype=torch.float64))
@@ -191,13 +199,14 @@ def test_offline_lambda_return_by_hand():
 def test_offline_lambda_1_is_monte_carlo_and_lambda_0_bootstraps_from_the_start_values():
     data = walks(NINETEEN, runs=3, count=5)
     alphas = torch.tensor([0.05, 0.4], dtype=torch.float64)
-    offline = tabular.offline_lambda_return(NINETEEN, data, alphas, torch.tensor([0.0, 1.0], dtype=torch.float64))
-    mc = tabular.n_step_td(NINETEEN, data, alphas, [None])
+    ends = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    offline = tables(tabular.offline_lambda_return, NINETEEN, data, alphas, ends)
+    mc = tables(tabular.n_step_td, NINETEEN, data, alphas, [None])
     torch.testing.assert_close(offline[:, :, 1], mc[:, :, 0], rtol=0, atol=1e-12)
     # lambda = 0 targets R + V_start(S'): with every state seen once per episode, the same
     # as TD(0) summed over the episode (offline TD(0))
     once = episodes_of([[3, 4, 5, 6], [3, 2, 1, 0]], [[0, 0, 1], [0, 0, 0]])
-    zero = tabular.offline_lambda_return(FIVE, once, alphas, torch.tensor([0.0], dtype=torch.float64))
+    zero = tables(tabular.offline_lambda_return, FIVE, once, alphas, torch.tensor([0.0], dtype=torch.float64))
     for j, alpha in enumerate(alphas.tolist()):
         td = TemporalDifference(eps=alpha, lam=0.0, online=False)
         features = torch.eye(7, dtype=torch.float64)[once.states[0, :, :-1]][..., 1:-1]
@@ -210,8 +219,8 @@ def test_offline_lambda_return_equals_offline_td_lambda_when_no_state_repeats(la
     # forward view = backward view (accumulating traces, summed updates) when each state is
     # seen at most once per episode, so the in-order updates cannot interact
     once = episodes_of([[3, 4, 5, 6], [3, 2, 1, 0], [3, 4, 5, 6]], [[0, 0, 1], [0, 0, 0], [0, 0, 1]])
-    got = tabular.offline_lambda_return(FIVE, once, torch.tensor([0.3], dtype=torch.float64),
-                                        torch.tensor([lam], dtype=torch.float64))
+    got = tables(tabular.offline_lambda_return, FIVE, once, torch.tensor([0.3], dtype=torch.float64),
+                 torch.tensor([lam], dtype=torch.float64))
     td = TemporalDifference(eps=0.3, lam=lam, online=False)
     features = torch.eye(7, dtype=torch.float64)[once.states[0, :, :-1]][..., 1:-1]
     td.fit(features, once.rewards[0], w0=torch.full((5,), 0.5, dtype=torch.float64))
@@ -281,3 +290,18 @@ def test_sampled_walks_step_by_one_from_the_middle_to_an_exit():
             assert steps[0][0] == 10 and steps[-1][1] in (0, 20)
             assert all(abs(s1 - s) == 1 and 0 < s < 20 for s, s1, _ in steps)
             assert [r for _, _, r in steps] == [0.0] * (len(steps) - 1) + [1.0 if steps[-1][1] == 20 else -1.0]
+
+
+@pytest.mark.parametrize("learner, rows", [
+    (tabular.online_td_lambda, torch.tensor([0.0, 0.9], dtype=torch.float64)),
+    (tabular.offline_lambda_return, torch.tensor([0.0, 0.9], dtype=torch.float64)),
+    (tabular.n_step_td, [1, 4, None]),
+])
+def test_learners_keep_every_episodes_error_but_only_the_tables_asked_for(learner, rows):
+    data = walks(NINETEEN, runs=3, count=6)
+    alphas = torch.tensor([0.1, 0.4], dtype=torch.float64)
+    every = tables(learner, NINETEEN, data, alphas, rows)
+    some = learner(NINETEEN, data, alphas, rows, shown=(0, 2, 6))
+    assert torch.equal(some.tables, every[:, [0, 2, 6]])
+    assert torch.equal(some.errors, NINETEEN.rms_error(every))
+    assert learner(NINETEEN, data, alphas, rows).tables.shape == (3, 0, len(rows), 2, 21)

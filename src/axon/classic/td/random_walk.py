@@ -19,7 +19,8 @@ import torch
 
 from axon.classic.td import tabular
 from axon.classic.td.params import check_count, check_fraction, check_rate, check_trace
-from axon.classic.td.walks import FIVE, NINETEEN, Walk, sample_episodes
+from axon.classic.td.walks import FIVE, NINETEEN, SAMPLED_BYTES_PER_CELL, Walk, padded_cells, sample_episodes
+from axon.memory import check_fits
 
 TD_ALPHAS_5 = (0.05, 0.1, 0.15)
 MC_ALPHAS_5 = (0.01, 0.02, 0.03, 0.04)
@@ -32,11 +33,29 @@ METHODS = ("td", "mc", "lambda-return", "n-step")
 __all__ = ["FIVE", "NINETEEN", "Walk", "learning_curves", "five_state", "batch_walk", "nineteen_state", "n_step"]
 
 
-def value_tables(
+def check_memory(walk: Walk, method: str, episodes: int, runs: int, rows: int = 1, width: int = 1) -> None:
+    """Refuse (ConfigError naming episodes, runs and the bytes) before sampling anything when the
+    sampled episodes and what ``method`` derives from them would not fit in the free memory.
+    ``rows`` x ``width`` is the grid of settings (lambdas or n, alphas); "batch" is batch_walk.
+    What a learner keeps is the errors (runs, episodes + 1, rows, width) and a few tables."""
+    cells = padded_cells(walk, runs, episodes)
+    needed = cells * SAMPLED_BYTES_PER_CELL + 16 * runs * (episodes + 1) * rows * width
+    needed += 64 * runs * (walk.n + 2) * rows * width  # tables, traces and one step's temporaries
+    if method in ("mc", "n-step"):
+        needed += 40 * rows * cells  # horizons, bootstrap states and partial returns per n (measured 33-38)
+    elif method == "lambda-return":
+        needed += 32 * cells // episodes * (walk.n + 2 + width)  # one episode's visit counts and weights
+    elif method == "batch":
+        needed += 32 * runs * (episodes + 1) * (walk.n + 2) ** 2  # cumulative transition counts, systems
+    check_fits(needed, f"episodes {episodes} and runs {runs} ({walk.n}-state walk, {method})")
+
+
+def learn(
     walk: Walk, method: str, alphas, episodes: int, runs: int, params=(0.0,), trace: str = "accumulating",
-    seed: int = 0,
-) -> torch.Tensor:
-    """The estimates after 0..episodes episodes: (runs, episodes + 1, len(params), len(alphas), n + 2).
+    seed: int = 0, shown=(),
+) -> tabular.Learned:
+    """The RMS errors after 0..episodes episodes (runs, episodes + 1, len(params), len(alphas)) and
+    the estimates after the episodes in ``shown`` (runs, len(shown), len(params), len(alphas), n + 2).
 
     ``method``: "td" (online TD(lambda), params = lambdas), "lambda-return" (offline
     lambda-return, params = lambdas), "n-step" (params = n), "mc" (constant-alpha
@@ -53,13 +72,14 @@ def value_tables(
     check_count("episodes", episodes)
     check_count("runs", runs)
     check_trace(trace)
+    check_memory(walk, method, episodes, runs, len(params), len(alphas))
     data = sample_episodes(walk, runs, episodes, torch.Generator().manual_seed(seed))
     if method in ("mc", "n-step"):
-        return tabular.n_step_td(walk, data, alphas, list(params))
+        return tabular.n_step_td(walk, data, alphas, list(params), shown)
     lambdas = torch.tensor(params, dtype=torch.float64)
     if method == "td":
-        return tabular.online_td_lambda(walk, data, alphas, lambdas, trace == "replacing")
-    return tabular.offline_lambda_return(walk, data, alphas, lambdas)
+        return tabular.online_td_lambda(walk, data, alphas, lambdas, trace == "replacing", shown)
+    return tabular.offline_lambda_return(walk, data, alphas, lambdas, shown)
 
 
 def learning_curves(
@@ -70,8 +90,7 @@ def learning_curves(
     params the lambdas ("td", "lambda-return"), the ns ("n-step") or one row ("mc"). Runs that
     diverge make their entry inf or nan."""
     params = ns if method == "n-step" else lambdas
-    tables = value_tables(walk, method, alphas, episodes, runs, params, trace, seed)
-    return walk.rms_error(tables).mean(0).permute(1, 2, 0)
+    return learn(walk, method, alphas, episodes, runs, params, trace, seed).errors.mean(0).permute(1, 2, 0)
 
 
 @dataclass
@@ -107,11 +126,11 @@ def five_state(
     values learned by one TD(0) run (left graph; ``shown_alpha`` is added to td_alphas
     if missing)."""
     td_alphas = tuple(td_alphas) if shown_alpha in td_alphas else tuple(td_alphas) + (shown_alpha,)
-    td_tables = value_tables(FIVE, "td", td_alphas, episodes, runs, seed=seed)[:, :, 0]
-    mc = learning_curves(FIVE, "mc", mc_alphas, episodes, runs, seed=seed)[0]
     shown = tuple(e for e in SHOWN_EPISODES_5 if e <= episodes)
-    values = td_tables[0, list(shown), td_alphas.index(shown_alpha), 1:-1]
-    td = FIVE.rms_error(td_tables).mean(0).T
+    td_run = learn(FIVE, "td", td_alphas, episodes, runs, seed=seed, shown=shown)
+    mc = learning_curves(FIVE, "mc", mc_alphas, episodes, runs, seed=seed)[0]
+    values = td_run.tables[0, :, 0, td_alphas.index(shown_alpha), 1:-1]
+    td = td_run.errors[:, :, 0].mean(0).T
     return FiveStateResult(td_alphas, tuple(mc_alphas), td.numpy(), mc.numpy(), shown_alpha, shown, values.numpy())
 
 
@@ -137,6 +156,7 @@ def batch_walk(episodes: int = 100, runs: int = 100, seed: int = 0) -> BatchResu
     trained to convergence on all episodes seen after every new one."""
     check_count("episodes", episodes)
     check_count("runs", runs)
+    check_memory(FIVE, "batch", episodes, runs)
     data = sample_episodes(FIVE, runs, episodes, torch.Generator().manual_seed(seed))
     td, mc = (FIVE.rms_error(tabular.batch_values(FIVE, data, m)).mean(0).numpy() for m in ("td", "mc"))
     return BatchResult(td, mc, runs)

@@ -9,6 +9,7 @@ n + 1) serves any small episodic chain, e.g. Example 6.4's A and B.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -67,6 +68,24 @@ class Episodes:
     def stream(self) -> "Stream":
         """Each run's episodes one after another, as a single sequence of transitions."""
         return Stream.pack(self)
+
+
+# measured peak of sample_episodes plus Stream.pack, per padded cell (runs x episodes x (T + 1)): 74-99
+SAMPLED_BYTES_PER_CELL = 100
+
+
+def longest_episode(walk: Walk, count: int) -> int:
+    """A length the longest of ``count`` episodes (the padded T) exceeds about once in 20
+    samplings: an episode outlasts t steps with probability about (4 / pi) rho^t, rho =
+    cos(pi / (n + 1)) the walk's largest eigenvalue among its states, so the longest is
+    (log(4 count / pi) + g) / -log(rho), g Gumbel-distributed (mean 0.58; 3 at the 95th percentile)."""
+    rho = math.cos(math.pi / (walk.n + 1))
+    return math.ceil((math.log(4 * count / math.pi) + 3) / -math.log(rho))
+
+
+def padded_cells(walk: Walk, runs: int, episodes: int) -> int:
+    """About runs x episodes x (T + 1), the size of the padded episodes sample_episodes makes."""
+    return runs * episodes * (longest_episode(walk, runs * episodes) + 1)
 
 
 def sample_episodes(walk: Walk, runs: int, episodes: int, rng: torch.Generator) -> Episodes:
