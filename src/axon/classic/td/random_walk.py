@@ -33,10 +33,9 @@ METHODS = ("td", "mc", "lambda-return", "n-step")
 __all__ = ["FIVE", "NINETEEN", "Walk", "learning_curves", "five_state", "batch_walk", "nineteen_state", "n_step"]
 
 
-def check_memory(walk: Walk, method: str, episodes: int, runs: int, rows: int = 1, width: int = 1) -> None:
-    """Refuse (ConfigError naming episodes, runs and the bytes) before sampling anything when the
-    sampled episodes and what ``method`` derives from them would not fit in the free memory.
-    ``rows`` x ``width`` is the grid of settings (lambdas or n, alphas); "batch" is batch_walk.
+def needed_bytes(walk: Walk, method: str, episodes: int, runs: int, rows: int = 1, width: int = 1) -> int:
+    """About the peak bytes of ``method`` ("batch": batch_walk): the sampled episodes and what the
+    method derives from them. ``rows`` x ``width`` is the grid of settings (lambdas or n, alphas).
     What a learner keeps is the errors (runs, episodes + 1, rows, width) and a few tables."""
     cells = padded_cells(walk, runs, episodes)
     needed = cells * SAMPLED_BYTES_PER_CELL + 16 * runs * (episodes + 1) * rows * width
@@ -47,7 +46,14 @@ def check_memory(walk: Walk, method: str, episodes: int, runs: int, rows: int = 
         needed += 32 * cells // episodes * (walk.n + 2 + width)  # one episode's visit counts and weights
     elif method == "batch":
         needed += 32 * runs * (episodes + 1) * (walk.n + 2) ** 2  # cumulative transition counts, systems
-    check_fits(needed, f"episodes {episodes} and runs {runs} ({walk.n}-state walk, {method})")
+    return needed
+
+
+def check_memory(walk: Walk, method: str, episodes: int, runs: int, rows: int = 1, width: int = 1) -> None:
+    """Refuse (ConfigError naming episodes, runs and the bytes) before sampling anything when
+    ``needed_bytes`` exceeds the free memory."""
+    check_fits(needed_bytes(walk, method, episodes, runs, rows, width),
+               f"episodes {episodes} and runs {runs} ({walk.n}-state walk, {method})")
 
 
 def learn(
