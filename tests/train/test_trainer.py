@@ -122,6 +122,19 @@ def poison_at(epoch: int):
     return Poison()
 
 
+def test_a_fresh_fit_refuses_a_folder_holding_a_trained_run(blobs, tmp_path, small_model):
+    from axon.errors import RunDirError
+
+    Trainer(small_model(), epochs=1, batch_size=32, progress=False, run_dir=tmp_path, device="cpu").fit(*blobs)
+    saved = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    again = Trainer(small_model(), epochs=1, batch_size=32, progress=False, run_dir=tmp_path, device="cpu")
+    with pytest.raises(RunDirError, match="already holds a trained run.*ckpt_path="):
+        again.fit(*blobs)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == saved
+    again.fit(*blobs, ckpt_path=tmp_path / "checkpoints" / "last")    # continuing it is allowed
+    assert len(again.history) == 1
+
+
 def test_nan_guard_names_step_and_keeps_last_good_checkpoint(blobs, tmp_path, small_model):
     trainer = Trainer(small_model(), epochs=5, batch_size=32, progress=False, run_dir=tmp_path,
                       callbacks=[poison_at(3)], device="cpu")

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from axon.data.samplers import ResumableSampler
-from axon.errors import ConfigError, TrainingDiverged
+from axon.errors import ConfigError, RunDirError, TrainingDiverged
 from axon.train.callbacks.base import Callback
 from axon.train.callbacks.checkpointing import ModelCheckpoint
 from axon.train.callbacks.guards import DataStarvation, NaNGuard
@@ -408,6 +408,8 @@ class Trainer:
         val_loader = self.make_loader(val_data, train=False, what="val_data") if val_data is not None else None
         if len(train_loader) == 0:
             raise ValueError("train_data: no batches (the data set is empty)")
+        if self.run_dir is not None and ckpt_path is None:
+            refuse_trained_run(self.run_dir)
         self._setup(train_loader)
         if ckpt_path is not None:
             self.load_checkpoint(ckpt_path)
@@ -555,6 +557,15 @@ def compiled(model: nn.Module, loader: DataLoader, precision: Precision) -> nn.M
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         warnings.warn(f"compile: torch.compile failed ({reason}); training the eager model", stacklevel=2)
         return model
+
+
+def refuse_trained_run(run_dir: Path) -> None:
+    """A RunDirError when `run_dir` already holds a run's checkpoints: a fresh fit would
+    overwrite its weights, metrics and curves."""
+    saved = [run_dir / "checkpoints" / name for name in ("last", "best")]
+    if any(path.exists() for path in saved):
+        raise RunDirError(f"{run_dir}: already holds a trained run (checkpoints/last or best); continue it with "
+                          f"fit(..., ckpt_path='{run_dir / 'checkpoints' / 'last'}') or choose another run_dir")
 
 
 def run_folder_callbacks(run_dir: str | Path, monitor: str = "val_loss", mode: str = "min", every: int = 1,
