@@ -3,12 +3,16 @@ the loss falling, the per-epoch KITTI AP and loss parts in metrics.csv, then `ax
 `axon predict` on a scan and `axon export` from the run folder."""
 
 import csv
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from axon.cli import main
 from axon.data.kitti_synth import LidarSpec, write_synthetic_kitti
+from axon.errors import ConfigError
+from axon.run.config import validate_config
+from axon.run.runs import check_monitors
 
 TINY = {"point_range": [0.0, -20.48, -3.0, 40.96, 20.48, 1.0], "pillar_size": [0.64, 0.64, 4.0],
         "max_pillars": [1500, 2000], "layer_nums": [1, 1, 1], "num_filters": [8, 16, 32],
@@ -58,3 +62,18 @@ def test_a_scan_outside_a_kitti_folder_is_one_clear_error(trained, tmp_path, cap
     lone.write_bytes((trained / "kitti" / "training" / "velodyne" / "000000.bin").read_bytes())
     assert main(["predict", str(trained / "runs" / "det"), str(lone)]) == 2
     assert "calib/000000.txt: missing" in capsys.readouterr().err
+
+
+def test_monitors_are_checked_before_training():
+    data = SimpleNamespace(classes=["Car", "Pedestrian", "Cyclist"])
+    config = {"task": "detection", "model": {"name": "pointpillars"}, "data": {"name": "kitti", "root": "x"},
+              "checkpoint": {"monitor": "val_ap_bev_car", "mode": "max"},
+              "early_stopping": {"monitor": "loss_box", "mode": "min"}}
+    check_monitors(validate_config(config), data)
+    config["checkpoint"]["monitor"] = "val_ap_bev_cars"
+    with pytest.raises(ConfigError, match="checkpoint.monitor: metric 'val_ap_bev_cars' is not logged "
+                                          "\\(did you mean 'val_ap_bev_car'"):
+        check_monitors(validate_config(config), data)
+    config["checkpoint"]["monitor"] = "val_acc"
+    with pytest.raises(ConfigError, match="'val_acc' is not logged"):
+        check_monitors(validate_config(config), data)

@@ -106,6 +106,12 @@ class Detection(Task):
         val = PillarDetectionData(frames.val, model, matched, unmatched, None, False, config.seed)
         return replace(frames, train=train, val=val, test=val, classes=list(model.classes))
 
+    def epoch_metrics(self, config, data) -> list[str]:
+        from axon.train.callbacks.loggers import COLUMNS
+
+        aps = [f"val_ap_{metric}_{name.lower()}" for metric in ("bev", "3d") for name in data.classes]
+        return [c for c in COLUMNS if not c.endswith("_acc")] + ["loss_cls", "loss_box", "loss_dir", *aps]
+
     def check_augment(self, spec: dict | None) -> None:
         from axon.detect.dataset import detection_augment
 
