@@ -16,6 +16,7 @@ def test_googlenet_example_trains_on_an_image_folder(image_folder, tmp_path, cap
     config = yaml.safe_load(EXAMPLE.read_text())
     assert config["model"]["name"] == "googlenet" and config["data"]["augment"] == {"recipe": "imagenet"}
     assert config["precision"] == "auto" and config["channels_last"] == "auto" and config["label_smoothing"] > 0
+    assert config["init"]["scheme"] == "kaiming"   # with the default init the logits ignore the input
     config.update(epochs=1, batch_size=4, out=str(tmp_path / "runs"), name="g")
     config["model"]["args"]["image_size"] = 64  # GoogLeNet's smallest: 64 px reach its last pool at 4x4
     config["data"].update(root=str(image_folder), resize=64, crop=64, test_fraction=0.2, num_workers=1)
