@@ -6,13 +6,17 @@ import csv
 from types import SimpleNamespace
 
 import pytest
+import torch
 import yaml
+from safetensors.torch import load_file
 
 from axon.cli import main
 from axon.data.kitti_synth import LidarSpec, write_synthetic_kitti
 from axon.errors import ConfigError
 from axon.run.config import validate_config
-from axon.run.runs import check_monitors
+from axon.run.runs import check_monitors, continue_run, prepare_run, start_run
+from axon.train import Trainer
+from axon.train.callbacks.base import Callback
 
 TINY = {"point_range": [0.0, -20.48, -3.0, 40.96, 20.48, 1.0], "pillar_size": [0.64, 0.64, 4.0],
         "max_pillars": [1500, 2000], "layer_nums": [1, 1, 1], "num_filters": [8, 16, 32],
@@ -77,3 +81,57 @@ def test_monitors_are_checked_before_training():
     config["checkpoint"]["monitor"] = "val_acc"
     with pytest.raises(ConfigError, match="'val_acc' is not logged"):
         check_monitors(validate_config(config), data)
+
+
+class _CrashAtStep(Callback):
+    """A kill right after step `step` (and the checkpoint written at it)."""
+
+    order = 200
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, trainer, result):
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_a_detection_run_with_workers_and_augmentation_resumes_exactly(tmp_path):
+    write_synthetic_kitti(tmp_path / "kitti", scenes=6, seed=2, val_fraction=0.34, lidar=LidarSpec(beams=16, columns=256))
+    config = {"task": "detection", "device": "cpu", "epochs": 2, "batch_size": 2, "seed": 3,
+              "model": {"name": "pointpillars", "args": TINY}, "out": str(tmp_path / "runs"),
+              "data": {"name": "kitti", "root": str(tmp_path / "kitti"), "num_workers": 1,
+                       "augment": {"gt_sampling": {"Car": 6, "Pedestrian": 3}}},
+              "checkpoint": {"monitor": "val_ap_bev_car", "mode": "max", "every_steps": 1}}
+    straight = start_run(validate_config({**config, "name": "straight"}), progress=False)
+    _, killed = prepare_run(validate_config({**config, "name": "killed"}))
+
+    def crashing(*args, **kwargs):
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), _CrashAtStep(3)]   # mid-epoch 2 of 2 steps each
+        return Trainer(*args, **kwargs)
+
+    with pytest.raises(KeyboardInterrupt):
+        continue_run(killed, progress=False, trainer_factory=crashing)
+    continue_run(killed, progress=False)
+    weights = [load_file(run / "checkpoints" / "last" / "model.safetensors") for run in (straight.run_dir, killed)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    rows = [list(csv.DictReader(open(run / "metrics.csv"))) for run in (straight.run_dir, killed)]
+    timing = {"seconds", "samples_per_s", "data_wait"}
+    assert [{k: v for k, v in r.items() if k not in timing} for r in rows[0]] == \
+           [{k: v for k, v in r.items() if k not in timing} for r in rows[1]]
+
+
+@pytest.mark.slow
+def test_detection_trains_data_parallel_in_bf16(tmp_path):
+    write_synthetic_kitti(tmp_path / "kitti", scenes=4, seed=4, val_fraction=0.5, lidar=LidarSpec(beams=16, columns=256))
+    config = {"task": "detection", "name": "ddp", "out": str(tmp_path / "runs"), "device": "cpu", "epochs": 1,
+              "batch_size": 1, "precision": "bf16", "model": {"name": "pointpillars", "args": TINY},
+              "data": {"name": "kitti", "root": str(tmp_path / "kitti"), "num_workers": 0},
+              "checkpoint": {"monitor": "val_ap_bev_car", "mode": "max"}}
+    (tmp_path / "ddp.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", str(tmp_path / "ddp.yaml"), "--nproc", "2", "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "runs" / "ddp" / "metrics.csv")))
+    assert len(rows) == 1 and int(rows[0]["step"]) == 1        # 2 frames, one per process, batch 1
+    assert float(rows[0]["train_loss"]) > 0 and "val_ap_bev_car" in rows[0]

@@ -17,7 +17,7 @@ from axon.data.resize import ResizedDataset, SizeSchedule, check_fully_convoluti
 from axon.errors import CheckpointError, ConfigError, TrainingDiverged
 from axon.nn.init import init_weights, set_prior_bias
 from axon.run.config import RunConfig, dump_config
-from axon.run.data import sampler_factory, training_set, worker_count
+from axon.run.data import sampler_factory, worker_count
 from axon.run.edits import ConfigRecord, check_resumable
 from axon.run.folder import CONFIG_FILE, TASK_FILE, create_run_dir, read_run_config, task_record_text
 from axon.run.python_runs import check_cli_can_continue
@@ -109,7 +109,7 @@ def model_data_loss(config: RunConfig) -> tuple[nn.Module, Any, nn.Module]:
 
 def _curriculum(config: RunConfig, data):
     """(training data, callbacks) for progressive resizing and dropout switch-off."""
-    train, callbacks = training_set(config.data, data, config.seed), []
+    train, callbacks = get_task(config.task).training_set(config, data), []
     if config.data.resize_schedule:
         train = ResizedDataset(train)
         callbacks.append(ProgressiveResizing(config.data.resize_schedule, train))
@@ -225,7 +225,7 @@ def prepare_run(config: RunConfig, data: Any | None = None) -> tuple[RunConfig, 
         weights_file(config.init_from)
     matching(model, config.transfer.freeze)
     sampler_factory(config.data, data)
-    training_set(config.data, data, config.seed)
+    get_task(config.task).training_set(config, data)
     if config.data.resize_schedule:
         bands = data.train[0][0].shape[0]
         try:

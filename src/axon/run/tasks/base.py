@@ -21,6 +21,13 @@ class Task:
         """The train/val/test splits the config's `data` section names."""
         raise NotImplementedError
 
+    def training_set(self, config: RunConfig, data: Any):
+        """The data set training draws from: the train split, augmented as `data.augment`
+        says (image augmentation by default)."""
+        from axon.run.data import training_set
+
+        return training_set(config.data, data, config.seed)
+
     def check_augment(self, spec: dict | None) -> None:
         """Raise a ConfigError naming `data.augment.<key>` unless the block is one this task
         runs; image augmentation (axon.data.augment) by default."""

@@ -112,6 +112,9 @@ class Detection(Task):
         aps = [f"val_ap_{metric}_{name.lower()}" for metric in ("bev", "3d") for name in data.classes]
         return [c for c in COLUMNS if not c.endswith("_acc")] + ["loss_cls", "loss_box", "loss_dir", *aps]
 
+    def training_set(self, config, data):
+        return data.train  # its frames are augmented as they are read (PillarDetectionData)
+
     def check_augment(self, spec: dict | None) -> None:
         from axon.detect.dataset import detection_augment
 
