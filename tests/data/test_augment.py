@@ -9,7 +9,6 @@ from axon.data.augment import AugmentedDataset, build_augmentation, check_augmen
 from axon.data.samplers import ResumableSampler
 from axon.errors import ConfigError
 from axon.train import Trainer
-from axon.train.callbacks.base import Callback
 
 
 def test_blocks_are_checked_with_the_key_named():
@@ -86,18 +85,6 @@ def test_a_sample_is_augmented_the_same_with_any_workers_and_after_a_resume(fold
     assert not any(torch.equal(alone[i], next_epoch[i]) for i in alone)
 
 
-class CrashAtStep(Callback):
-    """Simulates a kill right after step `step` (and its checkpoint, which runs first)."""
-
-    order = 200
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_batch_end(self, trainer, result):
-        if trainer.global_step == self.step:
-            raise KeyboardInterrupt
-
 
 def _model():
     torch.manual_seed(0)
@@ -106,7 +93,7 @@ def _model():
 
 
 @pytest.mark.slow
-def test_kill_and_resume_with_workers_and_augmentation_is_exact(folder, tmp_path):
+def test_kill_and_resume_with_workers_and_augmentation_is_exact(folder, tmp_path, crash_at_step):
     splits = build_dataset("image_folder", root=str(folder), crop=8, val_fraction=0.25)
     train = AugmentedDataset(splits.train, build_augmentation({"recipe": "imagenet"}, splits.input_shape), seed=5)
 
@@ -119,7 +106,7 @@ def test_kill_and_resume_with_workers_and_augmentation_is_exact(folder, tmp_path
     assert train.epoch == 1  # the Trainer moved the draws on to the second epoch
     killed_at = straight.steps_per_epoch + 2  # a mid-epoch checkpoint of the second epoch
     with pytest.raises(KeyboardInterrupt):
-        trainer(tmp_path / "killed", 2, [CrashAtStep(killed_at + 1)]).fit(train, splits.val)
+        trainer(tmp_path / "killed", 2, [crash_at_step(killed_at + 1)]).fit(train, splits.val)
     resumed = trainer(tmp_path / "killed", 2)
     resumed.fit(train, splits.val, ckpt_path=tmp_path / "killed" / "checkpoints" / "last")
     assert resumed.global_step == straight.global_step

@@ -16,7 +16,6 @@ from axon.errors import ConfigError
 from axon.run.config import validate_config
 from axon.run.runs import check_monitors, continue_run, prepare_run, start_run
 from axon.train import Trainer
-from axon.train.callbacks.base import Callback
 
 TINY = {"point_range": [0.0, -20.48, -3.0, 40.96, 20.48, 1.0], "pillar_size": [0.64, 0.64, 4.0],
         "max_pillars": [1500, 2000], "layer_nums": [1, 1, 1], "num_filters": [8, 16, 32],
@@ -83,21 +82,9 @@ def test_monitors_are_checked_before_training():
         check_monitors(validate_config(config), data)
 
 
-class _CrashAtStep(Callback):
-    """A kill right after step `step` (and the checkpoint written at it)."""
-
-    order = 200
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_batch_end(self, trainer, result):
-        if trainer.global_step == self.step:
-            raise KeyboardInterrupt
-
 
 @pytest.mark.slow
-def test_a_detection_run_with_workers_and_augmentation_resumes_exactly(tmp_path):
+def test_a_detection_run_with_workers_and_augmentation_resumes_exactly(tmp_path, crash_at_step):
     write_synthetic_kitti(tmp_path / "kitti", scenes=6, seed=2, val_fraction=0.34, lidar=LidarSpec(beams=16, columns=256))
     config = {"task": "detection", "device": "cpu", "epochs": 2, "batch_size": 2, "seed": 3,
               "model": {"name": "pointpillars", "args": TINY}, "out": str(tmp_path / "runs"),
@@ -108,7 +95,7 @@ def test_a_detection_run_with_workers_and_augmentation_resumes_exactly(tmp_path)
     _, killed = prepare_run(validate_config({**config, "name": "killed"}))
 
     def crashing(*args, **kwargs):
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), _CrashAtStep(3)]   # mid-epoch 2 of 2 steps each
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), crash_at_step(3)]   # mid-epoch 2 of 2 steps each
         return Trainer(*args, **kwargs)
 
     with pytest.raises(KeyboardInterrupt):

@@ -7,22 +7,9 @@ import torch
 
 from axon.data.sampling import CurriculumSampler, RepeatFactorSampler
 from axon.train import Trainer
-from axon.train.callbacks.base import Callback
 
 TIMING = {"seconds", "samples_per_s", "data_wait"}
 
-
-class CrashAtStep(Callback):
-    """Simulates a kill right after step `step` (and its checkpoint, which runs first)."""
-
-    order = 200
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_batch_end(self, trainer, result):
-        if trainer.global_step == self.step:
-            raise KeyboardInterrupt
 
 
 def _samplers(labels):
@@ -47,7 +34,8 @@ def _strip(history):
     (1, 0, "curriculum", "onecycle"),
     (2, 1, "shuffle", "onecycle"),
 ])
-def test_mid_epoch_kill_resumes_exactly(blobs, tmp_path, small_model, grad_accum, workers, sampler, schedule):
+def test_mid_epoch_kill_resumes_exactly(blobs, tmp_path, small_model, grad_accum, workers, sampler, schedule,
+                                        crash_at_step):
     (x, y), val = blobs
     factory = _samplers(y)[sampler]
 
@@ -60,7 +48,7 @@ def test_mid_epoch_kill_resumes_exactly(blobs, tmp_path, small_model, grad_accum
     straight.fit((x, y), val)
     killed_at = straight.steps_per_epoch + 3  # a mid-epoch checkpoint of the second epoch
     with pytest.raises(KeyboardInterrupt):
-        trainer(tmp_path / "killed", [CrashAtStep(killed_at + 1)]).fit((x, y), val)
+        trainer(tmp_path / "killed", [crash_at_step(killed_at + 1)]).fit((x, y), val)
     resumed = trainer(tmp_path / "killed")
     resumed.fit((x, y), val, ckpt_path=tmp_path / "killed" / "checkpoints" / "last")
     assert resumed.global_step == straight.global_step

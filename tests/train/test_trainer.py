@@ -187,21 +187,9 @@ def test_resume_after_kill_gives_the_same_weights(blobs, tmp_path, optimizer, sc
     assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"]
 
 
-class CrashAtStep(Callback):
-    """Simulates a kill right after step `step` (and its checkpoint, which runs first)."""
-
-    order = 200
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_batch_end(self, trainer, result):
-        if trainer.global_step == self.step:
-            raise KeyboardInterrupt
-
 
 @pytest.mark.parametrize("kill_steps", [(3,), (10, 27), (14, 15, 33)])
-def test_kill_mid_epoch_and_resume_gives_the_same_weights(blobs, tmp_path, small_model, kill_steps):
+def test_kill_mid_epoch_and_resume_gives_the_same_weights(blobs, tmp_path, small_model, kill_steps, crash_at_step):
     def trainer(run_dir, callbacks=()):
         return Trainer(small_model(), epochs=4, batch_size=32, progress=False, run_dir=run_dir,
                        checkpoint_every_steps=1, callbacks=callbacks, seed=7, device="cpu", deterministic=True)
@@ -211,7 +199,7 @@ def test_kill_mid_epoch_and_resume_gives_the_same_weights(blobs, tmp_path, small
     last = tmp_path / "killed" / "checkpoints" / "last"
     for i, step in enumerate(kill_steps):
         with pytest.raises(KeyboardInterrupt):
-            trainer(tmp_path / "killed", [CrashAtStep(step)]).fit(*blobs, ckpt_path=last if i else None)
+            trainer(tmp_path / "killed", [crash_at_step(step)]).fit(*blobs, ckpt_path=last if i else None)
     resumed = trainer(tmp_path / "killed")
     resumed.fit(*blobs, ckpt_path=last)
     for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
