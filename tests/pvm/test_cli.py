@@ -110,3 +110,44 @@ def test_display_and_dream_video(model, tmp_path):
     assert run_cli("pvm", "dream", snap, "--steps", 3, "--warmup", 1, "--source", "shapes",
                    "--video", tmp_path / "dream.mp4") == 0
     assert len(VideoFileSource(tmp_path / "dream.mp4", (12, 24))) == 3
+
+
+def test_merge_layers_flag_reaches_the_engine_and_changes_no_result(tmp_path, capsys,
+                                                                    monkeypatch):
+    import torch
+
+    import axon.pvm.runner as runner_module
+    from axon.pvm.snapshot import load_snapshot
+
+    engines = []
+
+    class Recording(runner_module.PVMEngine):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            engines.append(self)
+
+    monkeypatch.setattr(runner_module, "PVMEngine", Recording)
+    model = tmp_path / "piped.json"
+    model.write_text(tiny(step="pipelined").to_json())
+    tensors = {}
+    for flag, batches in (("on", [[0], [1, 2, 3]]), ("off", [[0], [1], [2], [3]]),
+                          ("auto", [[0], [1], [2], [3]])):  # auto: merged on GPU only
+        out = tmp_path / flag
+        assert run_cli("pvm", "run", model, "--steps", 7, "--source", "shapes", "--out", out,
+                       "--merge-layers", flag) == 0
+        assert [b.ids for b in engines[-1].batches] == batches
+        tensors[flag] = load_snapshot(out / "snapshots" / "step_00000007.safetensors")[2]
+    assert tensors["on"].keys() == tensors["off"].keys()
+    assert all(torch.equal(tensors["on"][k], tensors["off"][k]) for k in tensors["on"])
+    capsys.readouterr()
+    bottom_up = tmp_path / "bottom_up.json"
+    bottom_up.write_text(tiny().to_json())
+    assert run_cli("pvm", "run", bottom_up, "--steps", 2, "--out", tmp_path / "x",
+                   "--merge-layers", "on") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "merge_layers on" in err and "'bottom_up'" in err and "pipelined" in err
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("pvm", "run", model, "--merge-layers", "yes", "--out", tmp_path / "y")
+    assert exit_.value.code == 2 and "invalid choice: 'yes'" in capsys.readouterr().err

@@ -15,6 +15,8 @@ SOURCE_HELP = ("video source: camera[:china.jpg|flower.jpg] (default; a camera p
                "folder of PNG/JPEG frames, a .npy array (T,H,W[,C]), or a video file (needs "
                "PyAV)")
 
+MERGE_LAYERS = {"auto": "auto", "on": True, "off": False}
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("pvm", help="Predictive Vision Model: run, import, dream, "
@@ -41,6 +43,9 @@ def add_parser(subparsers) -> None:
                      help="torch threads per process (default 1: the batched matrix-vector "
                      "products are memory-bound and extra threads only contend; use --procs "
                      "for more cores)")
+    run.add_argument("--merge-layers", choices=list(MERGE_LAYERS), default="auto",
+                     help="step all layers of one unit shape as one batch (pipelined step "
+                     "only; the same results bit for bit): auto (default: on GPU only), on, off")
     run.add_argument("--shell", type=int, metavar="PORT", default=None,
                      help="serve the debug shell on this TCP port (nc 127.0.0.1 PORT)")
     run.add_argument("--shell-host", default="127.0.0.1",
@@ -128,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import torch
 
     from axon.data.video import open_source
-    from axon.pvm.runner import PVMRunner, check_new_output
+    from axon.pvm.runner import PVMRunner, check_merge_layers, check_new_output
     from axon.pvm.snapshot import load_snapshot
 
     from axon.memory import check_fits
@@ -136,6 +141,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _model(args.model, args.set)
     check_fits(cfg.weight_bytes(), f"{args.model}: model {cfg.name!r}")  # before any frame or weight exists
     out = Path(args.out or f"runs/pvm/{cfg.name}")
+    merge_layers = MERGE_LAYERS[args.merge_layers]
+    check_merge_layers(cfg, merge_layers)
     check_new_output(out, args.resume)
     if args.procs < 1:
         raise ConfigError(f"--procs: expected >= 1, got {args.procs}")
@@ -156,14 +163,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--device {args.device}: a run of several processes runs on CPU (gloo)")
         run_parallel(cfg, args.source, out, args.procs, args.steps, args.metrics_every,
                      args.display_every, args.snapshot_every, args.resume, args.threads,
-                     args.timeout, args.nnodes, args.node_rank, args.master)
+                     args.timeout, args.nnodes, args.node_rank, args.master, merge_layers)
         if not launched() or int(os.environ["RANK"]) == 0:
             print(f"wrote {out}")
         return 0
     torch.set_num_threads(args.threads)
     runner = PVMRunner(cfg, open_source(args.source, size, cfg.input_channels), out,
                        args.device, args.metrics_every, args.display_every,
-                       args.snapshot_every, video=args.video)
+                       args.snapshot_every, video=args.video, merge_layers=merge_layers)
     if args.resume:
         runner.resume(args.resume)
     if args.shell is not None:

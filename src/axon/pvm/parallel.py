@@ -105,7 +105,7 @@ def _process(job: dict) -> None:
         runner = PVMRunner(cfg, source, job["out_dir"], "cpu", metrics_every=job["metrics_every"],
                            display_every=job["display_every"], snapshot_every=job["snapshot_every"],
                            collective=GlooCollective(rank, world, cfg, job["timeout_s"]),
-                           progress=False)
+                           progress=False, merge_layers=job["merge_layers"])
         if job["resume"]:
             runner.resume(job["resume"])
         runner.run(job["steps"], log=None if rank == 0 else (lambda line: None))
@@ -116,10 +116,12 @@ def _process(job: dict) -> None:
 def run_parallel(cfg: PVMConfig, source: str, out_dir: str | Path, procs: int, steps: int,
                  metrics_every: int = 100, display_every: int = 0, snapshot_every: int = 0,
                  resume: str | None = None, threads: int | None = None, timeout_s: float = 600,
-                 nnodes: int = 1, node_rank: int = 0, master: str | None = None) -> None:
+                 nnodes: int = 1, node_rank: int = 0, master: str | None = None,
+                 merge_layers: bool | str = "auto") -> None:
     """Run `cfg` on `procs` processes on this node (of `nnodes`; node 0 at `master`
     HOST:PORT), or, when this process was itself started by torchrun, as one of its
-    processes (`procs` is then torchrun's). The output folder must be one every node sees.
+    processes (`procs` is then torchrun's). `merge_layers`: see `PVMRunner`. The output
+    folder must be one every node sees.
     Raises axon.dist.DistributedError naming the rank that failed first; a collective that
     waits longer than `timeout_s` seconds fails."""
     if procs < 1:
@@ -129,7 +131,8 @@ def run_parallel(cfg: PVMConfig, source: str, out_dir: str | Path, procs: int, s
     job = {"model": cfg.to_json(), "source": source, "out_dir": str(out_dir), "steps": steps,
            "metrics_every": metrics_every, "display_every": display_every,
            "snapshot_every": snapshot_every, "resume": resume,
-           "threads": threads or default_threads(procs), "timeout_s": timeout_s}
+           "threads": threads or default_threads(procs), "timeout_s": timeout_s,
+           "merge_layers": merge_layers}
     if launched():
         _process(job)
     else:

@@ -67,6 +67,17 @@ class Local:
         return owned
 
 
+def check_merge_layers(cfg: PVMConfig, merge_layers: bool | str) -> None:
+    """Raise ConfigError unless `merge_layers` is True, False or "auto", and True only
+    with the pipelined step (the bottom-up step reads each layer's states before the
+    next layer's units run, so layers cannot be stepped as one batch)."""
+    if merge_layers not in (True, False, "auto"):
+        raise ConfigError(f"merge_layers: expected True, False or 'auto', got {merge_layers!r}")
+    if merge_layers is True and cfg.step != "pipelined":
+        raise ConfigError(f"merge_layers on: model {cfg.name!r} has step {cfg.step!r}; merging "
+                          "layers needs step \"pipelined\" (e.g. --set step=pipelined)")
+
+
 class PVMRunner:
     """Run `cfg` over `source`, writing into `out_dir` (see module docstring).
 
@@ -75,12 +86,14 @@ class PVMRunner:
     process writes files. `video`: also append each display to this video file (PyAV).
     `graphs`: on CUDA with one process, replay each step from a CUDA graph
     (axon.pvm.graph; falls back to eager steps with a warning if capturing fails).
+    `merge_layers`: True, False or "auto" (see `PVMEngine`); True needs the pipelined step.
     """
 
     def __init__(self, cfg: PVMConfig, source: FrameSource, out_dir: str | Path,
                  device: str = "cpu", metrics_every: int = 100, display_every: int = 0,
                  snapshot_every: int = 0, collective=None, progress: bool = True,
-                 video: str | Path | None = None, graphs: bool = True):
+                 video: str | Path | None = None, graphs: bool = True,
+                 merge_layers: bool | str = "auto"):
         want = (cfg.input_size, cfg.input_size)
         if tuple(source.size) != want or source.bands != cfg.input_channels:
             raise ConfigError(
@@ -93,12 +106,14 @@ class PVMRunner:
                 raise ConfigError(f"{name}: expected >= 0 steps, got {value}")
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ConfigError(f"--device {device}: CUDA is not available on this machine")
+        check_merge_layers(cfg, merge_layers)
         self.cfg, self.source, self.out_dir = cfg, source, Path(out_dir)
         self.collective = collective or Local()
         single = isinstance(self.collective, Local)  # no exchanges: CUDA graphs possible
         self.engine = PVMEngine(cfg, device, owned=self.collective.owned(cfg),
                                 exchange=None if single else self.collective.exchange,
-                                exchange_all=None if single else self.collective.exchange_all)
+                                exchange_all=None if single else self.collective.exchange_all,
+                                merge_layers=merge_layers)
         self.stepper: PVMEngine | GraphedStep = self.engine
         if graphs and self.engine.device.type == "cuda" and single:
             self.stepper = GraphedStep(self.engine)
