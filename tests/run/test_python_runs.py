@@ -107,7 +107,70 @@ def test_a_model_not_from_the_zoo_is_named_by_every_command(tmp_path, capsys):
         assert axon_cli(*command) == 2
         line = error_line(capsys)
         assert "trainer.json: trained from Python with model: a Sequential that axon.zoo.create did not build" in line
-        assert "data: train_data (tuple) is not the train split" in line
+        assert "axon.zoo.create" in line
+    with pytest.raises(RunDirError, match="model: a Sequential"):
+        axon.load_run(run)
+
+
+def digits_arrays():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.images / 16.0).astype(np.float32)[:, None], digits.target  # (N, 1, 8, 8), (N,) int64
+
+
+def test_a_zoo_model_trained_on_arrays_predicts_and_exports_from_the_cli(tmp_path, capsys):
+    x, y = digits_arrays()
+    run = tmp_path / "arrays"
+    torch.manual_seed(0)
+    trainer = Trainer(create("digits-mlp"), epochs=4, batch_size=64, lr=1e-2, run_dir=run, progress=False)
+    trainer.fit((x[:1400], y[:1400]))  # NumPy arrays, no validation data: checkpoints by train_loss
+    record = json.loads((run / "trainer.json").read_text())
+    assert record["data"] == {"source": None, "classes": [str(k) for k in range(10)], "input_shape": [1, 8, 8],
+                              "preprocessing": {"kind": "array", "shape": [1, 8, 8]}}
+    assert set(record["unrecorded"]) == {"data_source"} and record["settings"]["checkpoint"]["monitor"] == "train_loss"
+
+    loaded = axon.load_run(run)
+    assert loaded.classes == [str(k) for k in range(10)] and loaded.input_shape == (1, 8, 8)
+    np.save(tmp_path / "x.npy", x[1400:1450])
+    assert axon_cli("predict", run, tmp_path / "x.npy", "--top-k", "2", "--out", tmp_path / "p.json") == 0
+    predicted = [row["top"][0]["class"] for row in json.loads((tmp_path / "p.json").read_text())]
+    expected = trainer.predict(x[1400:1450]).argmax(1)
+    assert predicted == [str(int(c)) for c in expected]
+    assert np.mean([int(p) == t for p, t in zip(predicted, y[1400:1450])]) > 0.8  # it learned
+
+    capsys.readouterr()
+    assert axon_cli("export", run, "--format", "onnx") == 0  # checked in onnxruntime by the command
+    out = capsys.readouterr().out
+    assert (run / "export" / "model.onnx").is_file() and "onnxruntime on 8 random inputs" in out
+
+    for command in (["eval", run], ["train", "--resume", run]):
+        assert axon_cli(*command) == 2
+        line = error_line(capsys)
+        assert "trainer.json: trained from Python with data_source: train_data was in-memory arrays (X, y)" in line
+        assert "trainer.evaluate((X_test, y_test))" in line and "build_dataset('arrays'" in line
+
+
+def test_arrays_as_tensors_record_the_models_classes(tmp_path):
+    x, y = digits_arrays()
+    keep = y < 5  # labels 0..4 only, for a model of 10 classes: its 10 outputs are the classes
+    run = tmp_path / "tensors"
+    Trainer(create("digits-cnn"), epochs=1, batch_size=256, run_dir=run, progress=False).fit(
+        torch.utils.data.TensorDataset(torch.from_numpy(x[keep]), torch.from_numpy(y[keep])))
+    assert json.loads((run / "trainer.json").read_text())["data"]["classes"] == [str(k) for k in range(10)]
+    assert main(["export", str(run), "--format", "torchscript"]) == 0
+
+
+def test_arrays_whose_targets_are_not_labels_are_named(tmp_path, capsys):
+    model = create("digits-mlp")
+    model.axon_zoo = {"name": "digits-mlp", "args": {}}  # a builder without num_classes
+    run = tmp_path / "regression"
+    Trainer(model, epochs=1, loss="mse", run_dir=run, progress=False).fit((torch.randn(16, 1, 8, 8), torch.randn(16, 10)))
+    np.save(tmp_path / "x.npy", np.zeros((1, 8, 8), np.float32))
+    assert axon_cli("predict", run, tmp_path / "x.npy") == 2
+    assert "data: train_data was arrays (X, y) whose y (shape [16, 10], torch.float32) are not class labels" \
+        in error_line(capsys)
+
 
 
 def test_a_callable_loss_evaluates_but_is_not_resumed_from_the_cli(tmp_path, capsys):
@@ -134,6 +197,7 @@ def test_cli_runs_write_no_trainer_record(tmp_path):
     ('{"written_by": "x", "model": {"name": 3, "args": {}}, "data": null, "settings": {}, "unrecorded": {}}',
      "model.name"),
     ("[" * 100_000, "JSON"),
+    ('{"written_by": "x", "model": null, "data": null, "settings": {}, "unrecorded": {}}', "model is null"),
 ])
 def test_a_damaged_trainer_record_names_the_file(tmp_path, text, named):
     (tmp_path / "trainer.json").write_text(text)

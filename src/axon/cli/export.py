@@ -54,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     result = export_run(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint,
                         onnx_exporter=args.onnx_exporter)
     print(f"exported {result.path} ({result.format})\n"
-          f"  checked with {result.checked_with} on {result.batch} test inputs: "
+          f"  checked with {result.checked_with} on {result.batch} {result.inputs}: "
           f"max abs difference from PyTorch {result.max_abs_diff:.3g}")
     return 0

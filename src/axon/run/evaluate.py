@@ -11,7 +11,6 @@ import torch
 from axon.errors import RunDirError
 from axon.run.load import load_run
 from axon.run.metrics import ClassificationMetrics
-from axon.run.runs import load_data
 from axon.run.folder import write_atomically
 from axon.train.trainable import predict_outputs
 
@@ -27,7 +26,7 @@ class Evaluation:
 
 def test_outputs(run, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
     """(outputs (N, C), targets (N,)) of a loaded run's model on its config's test split."""
-    data = load_data(run.config)
+    data = run.data()
     targets = []
 
     def inputs():

@@ -17,7 +17,6 @@ from torch import nn
 
 from axon.errors import ConfigError, ExportError
 from axon.run.load import LoadedRun, load_run
-from axon.run.runs import load_data
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "pt2": ".pt2"}
 ONNX_EXPORTERS = ("dynamo", "torchscript")
@@ -28,10 +27,13 @@ class ExportResult:
     path: Path
     format: str
     batch: int
-    """Samples of the test set the export was checked on."""
+    """Samples the export was checked on."""
     max_abs_diff: float
     """Largest |exported - PyTorch| over the check batch's outputs."""
     checked_with: str
+    inputs: str = "test inputs"
+    """What they were: the run's test inputs, or seeded random inputs for a run trained from
+    Python on in-memory arrays (no test set to read)."""
 
 
 def exportable(model: nn.Module) -> nn.Module:
@@ -87,8 +89,11 @@ def run_exported(path: Path, fmt: str, inputs: torch.Tensor) -> np.ndarray:
 
 
 def check_batch(run: LoadedRun, size: int = 8) -> torch.Tensor:
-    """The first `size` inputs of the run's test split, (size, *input_shape)."""
-    data = load_data(run.config)
+    """The first `size` inputs of the run's test split, (size, *input_shape); for a run
+    trained from Python on in-memory arrays (no data set to read) seeded normal values."""
+    if not run.has_data:
+        return torch.randn(size, *run.input_shape, generator=torch.Generator().manual_seed(0))
+    data = run.data()
     count = min(size, len(data.test))
     return torch.stack([data.test[i][0] for i in range(count)])
 
@@ -124,4 +129,5 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", out: str | Path | None = 
         raise ExportError(f"{path}: the export gives outputs of shape {got.shape} for a batch of "
                           f"{len(inputs)}, PyTorch {expected.shape}")
     checker = "onnxruntime" if fmt == "onnx" else ("torch.jit.load" if fmt == "torchscript" else "torch.export.load")
-    return ExportResult(path, fmt, len(inputs), float(np.abs(got - expected).max()), checker)
+    what = "test inputs" if run.has_data else "random inputs (a run trained on arrays has no test set here)"
+    return ExportResult(path, fmt, len(inputs), float(np.abs(got - expected).max()), checker, what)

@@ -70,15 +70,16 @@ def create_run_dir(out: str | Path, name: str | None, files: Callable[[str], dic
     raise RunDirError(f"{taken}: run folder already exists; pick another --name, or {hint}")
 
 
-def read_run_config(run_dir: str | Path) -> RunConfig:
-    """The config of an existing run folder; a folder that is not a run is an error."""
+def read_run_config(run_dir: str | Path, needs_data: bool = True) -> RunConfig:
+    """The config of an existing run folder; a folder that is not a run is an error, and so,
+    with `needs_data`, is one trained from Python on arrays (its data set cannot be read again)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such run folder")
     if not (run_dir / CONFIG_FILE).is_file():
         from_python = trainer_record_path(run_dir)
         if from_python is not None:
-            return trainer_config(from_python)
+            return trainer_config(from_python, needs_data)
         raise RunDirError(f"{run_dir}: not an axon run folder (no {CONFIG_FILE}, and no trainer.json "
                           f"from a Trainer(run_dir=...))")
     return load_config(run_dir / CONFIG_FILE)
@@ -102,7 +103,7 @@ def task_record_text(record: dict) -> str:
 
 def run_task(run_dir: str | Path) -> str:
     """The task of a run folder (checked to be a run folder first, then its task.json)."""
-    read_run_config(run_dir)
+    read_run_config(run_dir, needs_data=False)
     return read_task_record(run_dir)["task"]
 
 

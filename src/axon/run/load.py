@@ -11,7 +11,8 @@ from torch import nn
 
 from axon.run.config import RunConfig
 from axon.run.folder import read_run_config, read_task_record, weights_path
-from axon.run.runs import build_model
+from axon.run.python_runs import IN_MEMORY
+from axon.run.runs import build_model, load_data
 from axon.run.tasks import Task, get_task
 from axon.train.checkpoint import load_weights
 from axon.train.trainer import resolve_device
@@ -42,6 +43,19 @@ class LoadedRun:
         """How raw inputs become the model's inputs (JSON; see axon.data.preprocessing_from_dict)."""
         return dict(self.record.get("preprocessing") or {})
 
+    @property
+    def has_data(self) -> bool:
+        """Whether the run's data set can be read again (not so for a run trained from Python
+        on in-memory arrays)."""
+        return self.config.data.name != IN_MEMORY
+
+    def data(self):
+        """The run's data splits, read again as its config says; for a run trained on
+        in-memory arrays a RunDirError saying what to do instead."""
+        if not self.has_data:
+            read_run_config(self.run_dir)  # raises, naming the folder and what to do
+        return load_data(self.config)
+
     @torch.no_grad()
     def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
         """The model's outputs for preprocessed inputs (N, *input_shape), on the CPU."""
@@ -52,7 +66,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str | None =
     """The model of RUN_DIR's `checkpoint` (best or last) in eval mode, on `device`
     (default: the run's own device setting), with the run's class names and preprocessing."""
     run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
+    config = read_run_config(run_dir, needs_data=False)
     record = read_task_record(run_dir)
     task = get_task(record["task"])
     path = weights_path(run_dir, checkpoint)

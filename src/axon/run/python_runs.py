@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from axon.errors import ConfigError, RunDirError
-from axon.run.config import RunConfig, validate_config
+from axon.run.config import DataConfig, RunConfig, validate_config
 from axon.train.run_record import TRAINER_FILE
 
 NEEDED_TO_REBUILD = ("model", "data")
@@ -37,15 +37,16 @@ class _Model(BaseModel):
 
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: dict[str, Any]
+    source: dict[str, Any] | None
+    """None: in-memory arrays given to fit (the samples are not in the folder)."""
     classes: list[str]
     input_shape: list[int]
     preprocessing: dict[str, Any]
 
     @field_validator("source")
     @classmethod
-    def _named(cls, source: dict) -> dict:
-        if not isinstance(source.get("name"), str):
+    def _named(cls, source: dict | None) -> dict | None:
+        if source is not None and not isinstance(source.get("name"), str):
             raise ValueError(f"expected the data set's name under 'name', got {source.get('name')!r}")
         return source
 
@@ -70,12 +71,16 @@ def read_trainer_record(path: Path) -> dict:
     except OSError as err:
         raise RunDirError(f"{path}: cannot read it ({err.strerror})") from None
     try:
-        return _TrainerRecord.model_validate(record).model_dump()
+        record = _TrainerRecord.model_validate(record).model_dump()
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "top level"
         raise RunDirError(f"{path}: {where}: {first['msg']} (axon.Trainer writes this file; "
                           f"{len(err.errors())} problem(s))") from None
+    for part in NEEDED_TO_REBUILD:
+        if record[part] is None and part not in record["unrecorded"]:
+            raise RunDirError(f"{path}: {part} is null and 'unrecorded' gives no reason (axon.Trainer writes this file)")
+    return record
 
 
 def _missing(path: Path, record: dict, parts: tuple[str, ...], needed_for: str) -> None:
@@ -90,23 +95,45 @@ REBUILD_HINT = ("the axon commands rebuild the model with axon.zoo.create and re
                 "axon.data.build_dataset (or load_digits_splits): train with those to make a run they can read")
 
 
-def trainer_config(path: Path) -> RunConfig:
-    """The run config of a folder written by `Trainer.fit` (its trainer.json)."""
+ARRAYS_HINT = ("`axon eval` and `axon train --resume` read the data set again: evaluate with "
+               "trainer.evaluate((X_test, y_test)) and continue with trainer.fit((X, y), ckpt_path=...) from Python, "
+               "or save the arrays (np.savez('train.npz', x=X, y=y), and test.npz) and train on "
+               "axon.data.build_dataset('arrays', train='train.npz', test='test.npz'); "
+               "`axon predict` and `axon export` take this folder as it is")
+
+IN_MEMORY = "(in-memory arrays)"
+"""The data set name in the config of a run trained on arrays given to fit: no reader has it."""
+
+
+def trainer_config(path: Path, needs_data: bool = True) -> RunConfig:
+    """The run config of a folder written by `Trainer.fit` (its trainer.json). A run trained
+    on in-memory arrays has no data set to read: with `needs_data` that is a RunDirError
+    saying what to do, else its config's data set is named IN_MEMORY (enough to rebuild the
+    model, for predict and export)."""
     record = read_trainer_record(path)
-    _missing(path, record, NEEDED_TO_REBUILD, REBUILD_HINT)
+    rebuild = any(key in record["unrecorded"] for key in NEEDED_TO_REBUILD)
+    _missing(path, record, NEEDED_TO_REBUILD + (("data_source",) if needs_data else ()),
+             REBUILD_HINT if rebuild else ARRAYS_HINT)
+    source = record["data"]["source"]
+    if source is None and needs_data:  # a record that does not say why
+        raise RunDirError(f"{path}: trained from Python with in-memory arrays; {ARRAYS_HINT}")
     settings = dict(record["settings"])
-    data = {**record["data"]["source"], **{key: settings.pop(key) for key in
-                                            ("num_workers", "pin_memory", "prefetch_factor") if key in settings}}
+    data = {**(source or {}), **{key: settings.pop(key) for key in
+                                 ("num_workers", "pin_memory", "prefetch_factor") if key in settings}}
     if settings.get("loss") is None or "loss" in record["unrecorded"]:
         settings.pop("loss", None)  # evaluating, predicting and exporting need no loss; resuming is refused
     if settings.get("seed") is None:
         settings.pop("seed", None)
     run_dir = path.parent
-    config = {**settings, "name": run_dir.name, "out": str(run_dir.parent), "model": record["model"], "data": data}
+    config = {**settings, "name": run_dir.name, "out": str(run_dir.parent), "model": record["model"],
+              "data": data if source is not None else {}}
     try:
-        return validate_config(config, source=str(path))
+        config = validate_config(config, source=str(path))
     except ConfigError as err:
         raise RunDirError(str(err)) from None
+    if source is None:
+        return config.model_copy(update={"data": DataConfig.model_construct(name=IN_MEMORY, **data)})
+    return config
 
 
 def trainer_task_record(path: Path) -> dict:

@@ -5,7 +5,8 @@ name, so it records what the zoo and the data registry left on the model and the
 
 Recorded: the engine's settings under their run-config names, how the model was built
 (`axon.zoo.create` leaves {"name", "args"} on it) and which split of which registered data
-set it trained on (`axon.data.build_dataset` leaves that on each split). What cannot be
+set it trained on (`axon.data.build_dataset` leaves that on each split), or, for in-memory
+arrays (X, y), their input shape and classes (enough to predict and export). What cannot be
 recorded (a model not from the zoo, data not from the registry, a Python callable as loss
 or optimizer, a custom sampler or callback) is listed under "unrecorded" with the reason,
 so a command that needs it can say exactly what is missing."""
@@ -16,9 +17,14 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
 from axon.data.splits import split_source
 from axon.train.callbacks.guards import EarlyStopping, NaNGuard
 from axon.train.config import OptimizerConfig
+from axon.train.inputs import as_tensor
 
 TRAINER_FILE = "trainer.json"
 RUN_CONFIG_FILE = "config.yaml"
@@ -54,8 +60,40 @@ def _model(trainer, unrecorded: dict) -> dict | None:
     return spec
 
 
+def _arrays(data) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(X, y) of in-memory arrays given to fit: a tuple (X, y) of tensors or NumPy arrays,
+    or a TensorDataset of two tensors; else None."""
+    if isinstance(data, TensorDataset) and len(data.tensors) == 2:
+        return data.tensors
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(p, (torch.Tensor, np.ndarray)) for p in data):
+        return as_tensor(data[0], "train_data[0]"), as_tensor(data[1], "train_data[1]")
+    return None
+
+
+def _array_data(trainer, inputs: torch.Tensor, targets: torch.Tensor, unrecorded: dict) -> dict | None:
+    """What predict and export need of a model trained on in-memory arrays: the input shape
+    (X's shape past the batch), the classes "0".."K-1" (K: the zoo model's num_classes, else
+    the largest label + 1) and the preprocessing of a raw array (reshaped, nothing else)."""
+    spec = getattr(trainer.model, ZOO_SPEC, None) or {}
+    count = spec.get("args", {}).get("num_classes")
+    if not isinstance(count, int):
+        if targets.ndim != 1 or targets.dtype.is_floating_point or targets.is_complex() or len(targets) == 0:
+            unrecorded["data"] = (f"train_data was arrays (X, y) whose y (shape {list(targets.shape)}, {targets.dtype}) "
+                                  f"are not class labels, and the model records no num_classes")
+            return None
+        count = int(targets.max()) + 1
+    shape = list(inputs.shape[1:])
+    unrecorded["data_source"] = (f"train_data was in-memory arrays (X, y): their input shape {shape} and "
+                                 f"{count} classes are recorded, not the samples")
+    return {"source": None, "classes": [str(k) for k in range(count)], "input_shape": shape,
+            "preprocessing": {"kind": "array", "shape": shape}}
+
+
 def _data(trainer, train_data, val_data, unrecorded: dict) -> dict | None:
     found = split_source(train_data)
+    arrays = _arrays(train_data) if found is None else None
+    if arrays is not None:
+        return _array_data(trainer, *arrays, unrecorded)
     if found is None or found[0] != "train":
         unrecorded["data"] = (f"train_data ({type(train_data).__name__}) is not the train split of a data set "
                               f"from axon.data.build_dataset")

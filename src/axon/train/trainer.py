@@ -118,10 +118,11 @@ class Trainer:
     datasets) read by `input_key`/`target_key` (see axon.train.inputs). `optimizer` is "adamw", "sgd", an OptimizerConfig, or a callable
     `params -> torch.optim.Optimizer`; `schedule` is "onecycle", "step", "constant" or a
     ScheduleConfig. With `run_dir` the run-folder callbacks are added (metrics.csv,
-    TensorBoard, curves.png, checkpoints/last and best by `monitor`), and `fit` writes
+    TensorBoard, curves.png, checkpoints/last and best by `monitor`: default val_loss, or
+    train_loss when `fit` gets no validation data), and `fit` writes
     trainer.json (axon.train.run_record): with a model from `axon.zoo.create` and data from
     `axon.data.build_dataset` the folder is a run that `axon eval`, `predict`, `export` and
-    `train --resume` accept.
+    `train --resume` accept (with in-memory arrays (X, y): `predict` and `export`).
 
     Speed-ups: `precision` fp32, bf16 (CPU too), fp16 (CUDA, with loss scaling) or auto
     (bf16 on a bf16-capable GPU, else fp32); `channels_last` (auto: on CUDA); `compile` (torch.compile, eager fallback with a warning);
@@ -149,7 +150,7 @@ class Trainer:
         loss: str | LossFn = "cross_entropy",
         callbacks: Sequence[Callback] = (),
         run_dir: str | Path | None = None,
-        monitor: str = "val_loss",
+        monitor: str | None = None,
         monitor_mode: str = "min",
         checkpoint_every: int = 1,
         checkpoint_every_steps: int | None = None,
@@ -216,8 +217,9 @@ class Trainer:
         if nan_guard:
             self.callbacks.append(NaNGuard())
         self.checkpointer = None  # the ModelCheckpoint of the run folder, if any
+        self.monitor_setting = monitor  # None: val_loss, or train_loss when fit gets no validation data
         if run_dir is not None:
-            folder_callbacks = run_folder_callbacks(run_dir, monitor, monitor_mode, checkpoint_every,
+            folder_callbacks = run_folder_callbacks(run_dir, monitor or "val_loss", monitor_mode, checkpoint_every,
                                                     checkpoint_every_steps)
             self.checkpointer = folder_callbacks[-1]
             self.callbacks.extend(folder_callbacks)
@@ -410,6 +412,8 @@ class Trainer:
             raise ValueError("train_data: no batches (the data set is empty)")
         if self.run_dir is not None and ckpt_path is None:
             refuse_trained_run(self.run_dir)
+        if self.checkpointer is not None and self.monitor_setting is None:
+            self.checkpointer.monitor = "val_loss" if val_loader is not None else "train_loss"
         self._setup(train_loader)
         if ckpt_path is not None:
             self.load_checkpoint(ckpt_path)
