@@ -33,3 +33,15 @@ class DataError(AxonError):
 
 class ExportError(AxonError):
     """A model could not be exported or its export does not run."""
+
+
+def one_line(err: AxonError) -> str:
+    """The message of `err` for the CLI's one error line. An error raised in a DataLoader
+    worker reaches the main process with the worker's traceback in its message
+    ("Caught DataError in DataLoader worker process 0. Original Traceback ..."): its last
+    line holds the original message."""
+    message = str(err)
+    if "Original Traceback" not in message:
+        return message
+    last = message.rstrip().splitlines()[-1]
+    return last.split(": ", 1)[1] if last.startswith(f"{type(err).__module__}.{type(err).__name__}: ") else last

@@ -7,6 +7,7 @@ import pytest
 import torch
 from hypothesis import given
 from PIL import Image
+from torch.utils.data import DataLoader
 
 from axon.data import build_dataset, preprocessing_from_dict
 from axon.data.preprocessing import open_image
@@ -111,6 +112,64 @@ def test_images_of_another_size_are_named(tmp_path):
     with pytest.raises(DataError, match="small.png: image 5x5 is smaller than the 8x8 crop"):
         build_dataset("image_folder", root=str(tmp_path / "train"), crop=8, val_fraction=0.5).train.preprocessing(
             tmp_path / "train" / "cat" / "small.png")
+
+
+def test_decoded_images_are_kept_in_shared_memory_across_worker_processes(tmp_path):
+    write_folder(tmp_path / "train", per_class=8)
+    splits = build_dataset("image_folder", root=str(tmp_path / "train"), val_fraction=0.25)
+    uncached = build_dataset("image_folder", root=str(tmp_path / "train"), val_fraction=0.25, cache=False)
+    assert uncached.train.cache is None and splits.val.cache is not None
+    loader = DataLoader(splits.train, batch_size=5, num_workers=2)
+    first = torch.cat([x for x, _ in loader])  # decoded in the worker processes
+    assert bool(splits.train.cache.filled.all())  # ... and visible here
+    assert torch.equal(first, torch.stack([uncached.train[i][0] for i in range(len(uncached.train))]))
+    for path in splits.train.paths:
+        path.unlink()  # from now on only the cache has the images
+    assert torch.equal(torch.cat([x for x, _ in loader]), first)
+    with pytest.raises(DataError, match="no such file"):
+        uncached.train[0]
+
+
+def test_a_batch_of_cached_items_equals_the_items_one_by_one(tmp_path):
+    write_folder(tmp_path / "train", per_class=6)
+    for normalize in (None, "measure"):
+        dataset = build_dataset("image_folder", root=str(tmp_path / "train"), normalize=normalize,
+                                val_fraction=0.5).train
+        indices = [4, 0, 7, 7, 2]
+        one_by_one = [dataset[i] for i in indices]
+        dataset.decode_all(workers=0)
+        assert not dataset.reads_files
+        batch = dataset.__getitems__(indices)
+        assert len(batch) == len(indices)
+        for (x, y), (x1, y1) in zip(batch, one_by_one):
+            assert torch.equal(x, x1) and torch.equal(y, y1) and x.dtype == x1.dtype
+
+
+def test_an_image_of_another_size_is_never_cached_and_is_named_each_time(tmp_path):
+    write_folder(tmp_path / "train", per_class=2)
+    Image.fromarray(_pixels(0, (5, 5))).save(tmp_path / "train" / "cat" / "small.png")
+    dataset = build_dataset("image_folder", root=str(tmp_path / "train"), val_fraction=0.5).train
+    small = [p.name for p in dataset.paths].index("small.png") if any(
+        p.name == "small.png" for p in dataset.paths) else None
+    for _ in range(2):
+        for i in range(len(dataset)):
+            if i == small:
+                with pytest.raises(DataError, match="small.png"):
+                    dataset[i]
+            else:
+                dataset[i]
+    assert int(dataset.cache.filled.sum()) == len(dataset) - (small is not None)
+
+
+def test_cache_argument_and_budget(tmp_path, monkeypatch):
+    write_folder(tmp_path / "train", per_class=4)
+    root, kwargs = str(tmp_path / "train"), {"val_fraction": 0.5}
+    with pytest.raises(ConfigError, match="data.cache: expected auto, true or false, got 'yes'"):
+        build_dataset("image_folder", root=root, cache="yes", **kwargs)
+    monkeypatch.setattr("axon.data.image_folder.cache_budget", lambda: 1000)
+    assert build_dataset("image_folder", root=root, **kwargs).train.cache is None  # auto: over budget, decoded each time
+    with pytest.raises(ConfigError, match="data.cache: the decoded images need 0 MiB, over the 0 MiB"):
+        build_dataset("image_folder", root=root, cache=True, **kwargs)
 
 
 def _png_claiming(width, height):

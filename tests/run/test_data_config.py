@@ -4,6 +4,8 @@ import pytest
 import torch
 from torch.utils.data import Subset, TensorDataset
 
+from axon.data import build_dataset
+from axon.data.augment import AugmentedDataset, build_augmentation
 from axon.data.datasets import FileDataset
 from axon.data.kitti import KittiObjects
 from axon.detect.dataset import PillarDetectionData
@@ -51,3 +53,14 @@ def test_auto_workers_only_for_data_sets_that_read_files(tmp_path):
     assert worker_count(auto, Subset(files, [0])) >= 1
     assert worker_count(auto, pillars) >= 1
     assert worker_count(validate_config({"data": {"name": "digits", "num_workers": 0}}).data, pillars) == 0
+
+
+def test_auto_workers_once_an_image_folder_is_decoded_into_memory(tmp_path, image_folder):
+    auto = validate_config({"data": {"name": "digits"}}).data
+    splits = build_dataset("image_folder", root=str(image_folder))
+    crops = build_augmentation({"recipe": "imagenet"}, splits.input_shape)
+    assert worker_count(auto, splits.train) == 2 == worker_count(auto, AugmentedDataset(splits.train, crops))
+    splits.train.decode_all(workers=1)
+    assert worker_count(auto, splits.train) == 0 == worker_count(auto, AugmentedDataset(
+        splits.train, build_augmentation({"recipe": "flip"}, splits.input_shape)))
+    assert worker_count(auto, AugmentedDataset(splits.train, crops)) == 2  # random crops decode whole images

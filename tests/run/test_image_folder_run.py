@@ -8,6 +8,8 @@ import numpy as np
 import yaml
 
 from axon.cli import main
+from axon.run import runs
+from axon.run.data import worker_count
 
 
 def test_predict_on_raw_test_images_equals_eval(tmp_path, capsys, folder_writer):
@@ -35,3 +37,33 @@ def test_predict_on_raw_test_images_equals_eval(tmp_path, capsys, folder_writer)
     np.testing.assert_array_equal(confusion, evaluation["confusion"])
     assert main(["export", str(run), "--format", "torchscript"]) == 0  # the README's own-data commands, in order
     assert (run / "export" / "model.pt").is_file()
+
+
+def test_images_are_decoded_once_before_training_and_the_epochs_read_memory(tmp_path, capsys, image_folder,
+                                                                              monkeypatch):
+    workers = []
+    monkeypatch.setattr(runs, "worker_count", lambda data, train: workers.append(worker_count(data, train)) or 0)
+    config = {"model": {"name": "shapes-cnn", "args": {"width": 4}}, "epochs": 1, "batch_size": 8,
+              "out": str(tmp_path / "runs"), "name": "img",
+              "data": {"name": "image_folder", "root": str(image_folder), "test_fraction": 0.2}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", str(path)]) == 0
+    assert "decoding 30 images into memory (0.1 MiB) with 2 workers" in capsys.readouterr().out
+    assert workers == [0]  # the training loader's, under num_workers: auto
+
+
+def test_a_damaged_image_is_one_line_before_the_run_folder_is_made(tmp_path, capsys, image_folder):
+    (image_folder / "square" / "003.png").write_bytes(b"\x89PNG\r\n\x1a\n damaged")
+    for cache in ("auto", False):  # decoded before training, or in a worker during the first epoch
+        config = {"model": {"name": "shapes-cnn", "args": {"width": 4}}, "epochs": 1, "batch_size": 8,
+                  "out": str(tmp_path / f"runs-{cache}"), "name": "img",
+                  "data": {"name": "image_folder", "root": str(image_folder), "test_fraction": 0.2,
+                           "num_workers": 1, "cache": cache}}
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump(config))
+        assert main(["train", str(path), "--no-progress"]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith("axon train: error: ") and "\n" not in error, error
+        assert "square/003.png: not a decodable PNG/JPEG/BMP/WebP image" in error
+        assert (tmp_path / f"runs-{cache}").exists() == (cache is False)

@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 
-from axon.errors import AxonError
+from axon.errors import AxonError, one_line
 
 # Each module defines add_parser(subparsers); the parser it adds sets `func`.
 COMMANDS = ["train", "eval", "predict", "export", "models", "datasets", "bench", "classic", "pvm", "lr_find",
@@ -78,7 +78,7 @@ def _run(argv: list[str]) -> int:
     except AxonError as err:
         if getattr(args, "debug", False):
             raise
-        print(f"axon {args.command}: error: {err}", file=sys.stderr)
+        print(f"axon {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"axon {args.command}: interrupted", file=sys.stderr)

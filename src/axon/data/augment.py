@@ -159,6 +159,11 @@ class AugmentedDataset(Dataset):
         self.epoch = 0
         self.targets, self.preprocessing = dataset.targets, dataset.preprocessing
 
+    @property
+    def reads_files(self) -> bool:
+        """Random crops decode each whole image again (else: whether the data set does)."""
+        return self.augmentation.crops
+
     def set_epoch(self, epoch: int) -> None:
         """Draw epoch `epoch`'s augmentations from now on."""
         self.epoch = epoch

@@ -11,8 +11,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
+from axon.data.decoded_cache import DecodedCache
 from axon.data.preprocessing import Preprocessing
 from axon.data.splits import DataSplits, check_fraction, stratified_split
 from axon.errors import ConfigError, DataError
@@ -44,19 +45,53 @@ class FileDataset(Dataset):
     """Items decoded from files when indexed (so DataLoader workers do the decoding):
     paths (N,), targets (N,) int64."""
 
-    reads_files = True
-
     def __init__(self, paths: Sequence[Path], targets: torch.Tensor, preprocessing: Preprocessing):
         self.paths, self.targets, self.preprocessing = list(paths), targets, preprocessing
+        self.cache: DecodedCache | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
 
+    @property
+    def cache_bytes(self) -> int:
+        """Shared memory a decoded-image cache of this data set takes."""
+        return DecodedCache.nbytes(len(self), self.preprocessing.shape)
+
+    @property
+    def reads_files(self) -> bool:
+        """Whether indexing decodes files (False once every item is in the cache)."""
+        return self.cache is None or not bool(self.cache.filled.all())
+
+    def decode_all(self, workers: int = 0) -> None:
+        """Decode every item the cache lacks into it now, in `workers` DataLoader worker
+        processes (0: in this process). A file that does not decode, or decodes to another
+        shape, raises its DataError."""
+        missing = (~self.cache.filled).nonzero().flatten().tolist()
+        for _ in DataLoader(missing, batch_size=64, num_workers=workers, collate_fn=self._check_items):
+            pass
+
+    def _check_items(self, indices: list[int]) -> int:
+        for index in indices:
+            self[index]
+        return len(indices)
+
+    def keep_decoded(self) -> None:
+        """From now on keep every decoded item in shared memory (`axon.data.decoded_cache`),
+        so later epochs and evaluations skip decoding. Call before the loader starts workers."""
+        if self.cache is None:
+            self.cache = DecodedCache(len(self), self.preprocessing.shape)
+
     def unit(self, index: int, geometry: bool = True) -> torch.Tensor:
         """Item `index` before normalisation; `geometry=False` skips resize and crop (for a
         random crop of the whole image)."""
-        path = self.paths[index]
-        return self.preprocessing.to_unit(self.preprocessing.decode(path, str(path), geometry))
+        cached = self.cache is not None and geometry
+        pixels = self.cache.get(index) if cached else None
+        if pixels is None:
+            path = self.paths[index]
+            pixels = self.preprocessing.decode(path, str(path), geometry)
+            if cached:
+                self.cache.put(index, pixels)
+        return self.preprocessing.to_unit(pixels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.preprocessing.normalise(self.unit(index))
@@ -64,6 +99,14 @@ class FileDataset(Dataset):
             raise DataError(f"{self.paths[index]}: image gives an input of shape {list(x.shape)}, expected "
                             f"{list(self.preprocessing.shape)} (set data.crop, or data.resize and data.crop)")
         return x, self.targets[index]
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Items `indices` (what a DataLoader fetches for one batch): cached ones converted
+        as one batch, equal bit for bit to indexing them one by one."""
+        if self.cache is None or not bool(self.cache.filled[indices].all()):
+            return [self[index] for index in indices]
+        x = self.preprocessing.normalise(self.preprocessing.to_unit(self.cache.pixels[indices]).transpose(0, 1))
+        return list(zip(x.transpose(0, 1).unbind(0), self.targets[indices].unbind(0)))
 
     def subset(self, indices: Sequence[int]) -> "FileDataset":
         indices = [int(i) for i in indices]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from axon.data.decoded_cache import cache_budget
 from axon.data.datasets import FileDataset, finish_splits, normalisation
 from axon.data.preprocessing import IMAGE_SUFFIXES, MODES, Preprocessing
 from axon.data.registry import register_dataset
@@ -66,8 +67,11 @@ def measure_mean_std(dataset: FileDataset, seed: int) -> tuple[list[float], list
 @register_dataset("image_folder")
 def image_folder(root: str, val: str | None = None, test: str | None = None, val_fraction: float = 0.1,
                  test_fraction: float | None = None, split_seed: int = 0, mode: str = "RGB",
-                 resize: int | None = None, crop: int | None = None, normalize=None) -> DataSplits:
+                 resize: int | None = None, crop: int | None = None, normalize=None,
+                 cache: bool | str = "auto") -> DataSplits:
     """Images in class folders root/<class>/<image> (PNG, JPEG, BMP, WebP), decoded in workers."""
+    if cache not in ("auto", True, False):
+        raise ConfigError(f"data.cache: expected auto, true or false, got {cache!r}")
     if mode not in MODES:
         raise ConfigError(f"data.mode: expected one of {list(MODES)} (RGB or grey), got {mode!r}")
     for field, value in (("resize", resize), ("crop", crop)):
@@ -99,5 +103,23 @@ def image_folder(root: str, val: str | None = None, test: str | None = None, val
     def dataset(found):
         return None if found is None else FileDataset(found[1], found[2], preprocessing)
 
-    return finish_splits(FileDataset(paths, targets, preprocessing), dataset(val_set), dataset(test_set), classes,
-                         val_fraction, split_seed, str(root))
+    splits = finish_splits(FileDataset(paths, targets, preprocessing), dataset(val_set), dataset(test_set),
+                           classes, val_fraction, split_seed, str(root))
+    if cache:
+        keep_decoded(splits, required=cache is True)
+    return splits
+
+
+def keep_decoded(splits: DataSplits, required: bool) -> None:
+    """Keep the decoded images of every split in shared memory when they fit the cache
+    budget (`axon.data.decoded_cache.cache_budget`); `required`: a ConfigError if they do not."""
+    sets = [found for found in (splits.train, splits.val, splits.test) if found is not None]
+    needed, budget = sum(found.cache_bytes for found in sets), cache_budget()
+    if needed > budget:
+        if required:
+            raise ConfigError(f"data.cache: the decoded images need {needed / 2**20:.0f} MiB, over the "
+                              f"{budget / 2**20:.0f} MiB a cache may take (a quarter of the free memory, half "
+                              f"of the free shared memory); set data.cache: auto or false")
+        return
+    for found in sets:
+        found.keep_decoded()

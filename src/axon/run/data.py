@@ -37,6 +37,23 @@ def worker_count(config: DataConfig, train) -> int:
     return min(2, os.cpu_count() or 1) if reads_files(train) else 0
 
 
+def decode_into_memory(config: DataConfig, splits: DataSplits, progress: bool) -> None:
+    """Decode now, with the run's loader workers, every split that keeps its decoded items
+    in memory (image_folder's `cache`), so that the epochs read memory, not files (and
+    `num_workers: auto` then needs no workers: in memory they only add start-up and copying)."""
+    pending = [found for found in (splits.train, splits.val, splits.test)
+               if getattr(found, "cache", None) is not None and found.reads_files]
+    if not pending:
+        return
+    workers = worker_count(config, splits.train)
+    if progress:
+        count, size = sum(len(found) for found in pending), sum(found.cache_bytes for found in pending)
+        print(f"decoding {count:,} images into memory ({size / 2**20:.1f} MiB) with {workers} "
+              f"worker{'s' if workers != 1 else ''}", flush=True)
+    for found in pending:
+        found.decode_all(workers)
+
+
 def reads_files(data) -> bool:
     """Whether indexing `data`, or a data set it wraps (`.dataset`, `.frames`), reads files
     (a `reads_files` class attribute says so)."""

@@ -17,7 +17,7 @@ from axon.data.resize import ResizedDataset, SizeSchedule, check_fully_convoluti
 from axon.errors import CheckpointError, ConfigError, TrainingDiverged
 from axon.nn.init import init_weights, set_prior_bias
 from axon.run.config import RunConfig, dump_config
-from axon.run.data import sampler_factory, worker_count
+from axon.run.data import decode_into_memory, sampler_factory, worker_count
 from axon.run.edits import ConfigRecord, check_resumable
 from axon.run.folder import CONFIG_FILE, TASK_FILE, create_run_dir, read_run_config, task_record_text
 from axon.run.python_runs import check_cli_can_continue
@@ -161,6 +161,7 @@ def _fit(config: RunConfig, data, run_dir: Path, resume: bool, progress: bool,
     report = prepare_model(config, model, fresh=not resume)
     if report and progress:
         print(report, flush=True)
+    decode_into_memory(config.data, data, progress)
     train, callbacks = _curriculum(config, data)
     threads = set_threads(config.threads, what="threads") if config.threads else torch.get_num_threads()
     callbacks += get_task(config.task).callbacks(config, data) + [ConfigRecord(config)]
@@ -245,6 +246,7 @@ def start_run(config: RunConfig, progress: bool = True) -> RunSummary:
     """Train as `config` says in a new run folder; returns the summary."""
     resolve_device(config.device)  # a device this machine lacks is named before a folder is made
     data = load_data(config)
+    decode_into_memory(config.data, data, progress)  # a damaged image is named before a folder is made
     config, run_dir = prepare_run(config, data)
     return _fit(config, data, run_dir, resume=False, progress=progress)
 
