@@ -3,6 +3,8 @@ predictions on raw files equal the evaluation's; exports run and match PyTorch."
 
 import csv
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -96,6 +98,13 @@ def test_export_runs_and_matches_pytorch(digits_run, tmp_path, capsys, fmt, extr
     difference = float(printed.rsplit("max abs difference from PyTorch ", 1)[1])
     assert out.is_file() and difference < 1e-4, printed
     assert "on 8 test inputs" in printed  # checked on 8 while exported with a batch of 2: the batch is dynamic
+
+
+def test_the_default_onnx_export_prints_no_exporter_warnings(digits_run, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "axon", "export", str(digits_run), "--out", str(tmp_path / "m.onnx"),
+                           "--threads", "1"], capture_output=True, text=True)
+    assert done.returncode == 0 and "checked with onnxruntime" in done.stdout, done.stderr
+    assert done.stderr == ""  # torch.onnx logs a warning per torchvision op it skips; not the user's concern
 
 
 def test_trainer_predict_equals_the_loaded_model(digits_run):

@@ -11,7 +11,6 @@ NMS stay in the host program, as in every deployment of the model.
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +23,11 @@ from axon.data.kitti import KittiFrame
 from axon.detect.anchors import make_anchors
 from axon.detect.boxes import box_iou_bev
 from axon.detect.postprocess import decode_detections
-from axon.errors import AxonError, ConfigError, ExportError
+from axon.errors import ExportError
 from axon.nn.pillars import pad_pillars
+from axon.onnx_files import check_exporter, onnx_session, quiet_export
 
 ENCODER_FILE, DETECTOR_FILE = "pointpillars_encoder.onnx", "pointpillars_detector.onnx"
-ONNX_EXPORTERS = ("dynamo", "torchscript")
 
 
 class _Encoder(nn.Module):
@@ -62,24 +61,14 @@ class ExportCheck:
     boxes_matched: int
 
 
-def _onnx_session(path: Path):
-    try:
-        import onnxruntime
-    except ImportError:
-        raise AxonError("export check: onnxruntime is not installed (pip install 'axon[export]')") from None
-    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-
 def _write_onnx(module: nn.Module, inputs: tuple, path: Path, input_names: list[str], output_names: list[str],
                 dynamic: dict[int, str], exporter: str, opset: int) -> None:
     """`module` as an ONNX file whose inputs' dims `dynamic` ({dim: name}) are left free,
     through PyTorch's dynamo exporter or its TorchScript-based one; written whole or not at all."""
-    if exporter not in ONNX_EXPORTERS:
-        raise ConfigError(f"--onnx-exporter: expected {' or '.join(ONNX_EXPORTERS)}, got {exporter!r}")
+    check_exporter(exporter)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # exporters warn at length about tracing internals
+        with quiet_export():
             if exporter == "dynamo":
                 dims = {name: Dim(name, min=1 if name == "batch" else 2, max=1_000_000) for name in dynamic.values()}
                 shapes = tuple({dim: dims[name] for dim, name in dynamic.items()} for _ in inputs)
@@ -116,8 +105,8 @@ def export_pointpillars(model, frame: KittiFrame, out: str | Path, opset: int = 
                 {0: "batch", 1: "pillars"}, exporter, opset)
     _write_onnx(_Detector(model), (image,), detector, ["pseudo_image"], names, {0: "batch"}, exporter, opset)
     feeds = {"pillars": batch[0].numpy(), "num_points": batch[1].numpy(), "coords": batch[2].numpy()}
-    onnx_image = _onnx_session(encoder).run(None, feeds)[0]
-    onnx_outputs = _onnx_session(detector).run(None, {"pseudo_image": onnx_image})
+    onnx_image = onnx_session(encoder).run(None, feeds)[0]
+    onnx_outputs = onnx_session(detector).run(None, {"pseudo_image": onnx_image})
     diffs = {"pseudo_image": float(np.abs(onnx_image - image.numpy()).max())}
     diffs.update({n: float(np.abs(o - t.numpy()).max()) for n, o, t in zip(names, onnx_outputs, outputs)})
     anchors = make_anchors(model.feature_size, model.grid.point_range, model.anchor_config)

@@ -7,7 +7,6 @@ absolute difference from the PyTorch model is reported."""
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +15,10 @@ import torch
 from torch import nn
 
 from axon.errors import ConfigError, ExportError
+from axon.onnx_files import check_exporter, onnx_session, quiet_export
 from axon.run.load import LoadedRun, load_run
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "pt2": ".pt2"}
-ONNX_EXPORTERS = ("dynamo", "torchscript")
 
 
 @dataclass
@@ -56,8 +55,7 @@ def export_module(model: nn.Module, example: torch.Tensor, path: Path, fmt: str,
     """Write `model` (called on one input like `example`, batch dimension dynamic) to `path`."""
     module = exportable(model)
     if fmt == "onnx":
-        if onnx_exporter not in ONNX_EXPORTERS:
-            raise ConfigError(f"--onnx-exporter: expected {' or '.join(ONNX_EXPORTERS)}, got {onnx_exporter!r}")
+        check_exporter(onnx_exporter)
         common = {"input_names": ["input"], "output_names": ["output"]}
         if onnx_exporter == "dynamo":
             program = torch.onnx.export(module, (example,), dynamo=True, dynamic_shapes=_batch_dims(1),
@@ -77,11 +75,7 @@ def export_module(model: nn.Module, example: torch.Tensor, path: Path, fmt: str,
 def run_exported(path: Path, fmt: str, inputs: torch.Tensor) -> np.ndarray:
     """The first output of the exported file at `path` on `inputs` (N, ...)."""
     if fmt == "onnx":
-        try:
-            import onnxruntime
-        except ImportError:
-            raise ExportError("checking an ONNX export needs onnxruntime: pip install 'axon[export]'") from None
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = onnx_session(path)
         return session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
     loaded = torch.jit.load(str(path)) if fmt == "torchscript" else torch.export.load(str(path)).module()
     with torch.no_grad():
@@ -111,8 +105,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", out: str | Path | None = 
     example = inputs[:2] if len(inputs) >= 2 else inputs.repeat(2, *([1] * (inputs.ndim - 1)))
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # exporters warn at length about tracing internals
+        with quiet_export():
             export_module(run.model, example, tmp, fmt, onnx_exporter)
         os.replace(tmp, path)
     except (ConfigError, ExportError):
