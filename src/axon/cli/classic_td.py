@@ -68,7 +68,7 @@ def run_random_walk(args) -> int:
         raise ConfigError(f"--method: {method!r} with --states {args.states}; expected one of "
                           f"{', '.join(WALK_METHODS[args.states])}")
     out = Path(args.out)
-    episodes = args.episodes or (100 if args.states == 5 else 10)
+    episodes = args.episodes if args.episodes is not None else (100 if args.states == 5 else 10)
     if method == "td-mc":
         result = random_walk.five_state(episodes=episodes, runs=args.runs, seed=args.seed)
         path = plots.plot_five_state(result.values, result.shown, result.shown_alpha, result.td, result.mc,

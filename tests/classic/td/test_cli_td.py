@@ -65,6 +65,7 @@ def test_td_gammon_train_and_play(tmp_path, capsys):
         (["random-walk", "--method", "n-step"], "--method: 'n-step' with --states 5"),
         (["random-walk", "--states", "19", "--method", "batch"], "--method: 'batch' with --states 19"),
         (["random-walk", "--runs", "0"], "runs: 0"),
+        (["random-walk", "--episodes", "0"], "episodes: 0; expected an integer >= 1"),
         (["td-gammon", "play", "--checkpoint", "missing.safetensors"], "missing.safetensors"),
     ],
 )
