@@ -49,6 +49,14 @@ def test_scale_refuses_an_earlier_output_folder(model, tmp_path, capsys):
     assert (out / "scaling.png").read_bytes() == b"earlier"
 
 
+def test_scale_with_fewer_steps_than_metrics_is_one_line_before_training(model, tmp_path, capsys):
+    out = tmp_path / "scaling"
+    assert run_cli("pvm", "scale", model, "--steps", 2, "--out", out) == 2  # metrics every 100 steps
+    err = capsys.readouterr().err
+    assert "--steps 2 is fewer than --metrics-every 100" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.rglob("*"))
+
+
 @pytest.mark.parametrize("override, message", [
     ("shedule.delay_each_layer=3", "unknown key 'shedule'; did you mean 'schedule'?"),
     ("schedule.delay_each_layr=3", "unknown key 'delay_each_layr' in section 'schedule'; did you mean 'delay_each_layer'?"),

@@ -235,6 +235,9 @@ def scale(models: list[PVMConfig], steps: int, out_dir, source: str = "camera",
     layer-0 and all-layer squared errors on one plot: OUT/scaling.png."""
     from axon.viz.pvm import plot_curves
 
+    if steps < metrics_every:
+        raise ConfigError(f"--steps {steps} is fewer than --metrics-every {metrics_every}: no error would be "
+                          f"measured to plot; give at least {metrics_every} steps or a smaller --metrics-every")
     out_dir = Path(out_dir)
     curves, finals = {}, {}
     for cfg in models:
