@@ -10,8 +10,8 @@ the table is printed in Markdown.
 
 The default model, examples/pvm/seed-small-axon.json, is seed-small with axon's unit: it
 predicts the change of its signal, with its signal inputs standardised (model keys
-`prediction: "change"`, `input_norm` decay 0.999), at learning rate 0.05, layer i learning
-from step 2000 i, context from step 0. Each flag given overrides its model key;
+`prediction: "change"`, `input_norm` decay 0.9999), at learning rate 0.2 without momentum,
+layer i learning from step 2000 i, context from step 0. Each flag given overrides its model key;
 `--model examples/pvm/seed-small.json --lr 0.05 --delay-each-layer 2000 --context-at 0`
 runs the original's unit as the original runs it (rational activation, pipelined step);
 `--set KEY=VALUE` overrides any other model key (as `axon pvm run --set`).

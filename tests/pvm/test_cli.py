@@ -85,7 +85,7 @@ def test_import_and_info(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "21 units" in text and "predicts the signal, signal inputs as they are" in text
     assert run_cli("pvm", "info", EXAMPLES / "seed-small-axon.json") == 0
-    assert "predicts the change, signal inputs standardised (decay 0.999" in capsys.readouterr().out
+    assert "predicts the change, signal inputs standardised (decay 0.9999," in capsys.readouterr().out
 
 
 def test_scale_two_models(tmp_path, capsys):

@@ -43,6 +43,12 @@ def test_axons_unit_models(name):
     cfg = load_model(EXAMPLES / f"{name}.json")
     assert cfg.prediction == "change" and cfg.input_norm is not None
     assert not (cfg.context.top_twice or cfg.context.lateral_from_layer0)
+    # the settings measured for issue 19's Better target (benchmarks/RESULTS.md)
+    sched = cfg.schedule
+    assert (sched.initial_learning_rate, sched.intermediate_learning_rate, cfg.momentum,
+            cfg.input_norm.decay, cfg.input_norm.eps) == (0.2, 0.2, 0.0, 0.9999, 1e-4)
+    assert (sched.delay_each_layer, sched.enable_lateral_at, sched.enable_feedback_at) == (
+        2000, 0, 0)
 
 
 def test_published_unit_sizes_of_experiment_1():
