@@ -44,8 +44,9 @@ class DecodedCache:
         return count * math.prod(shape)
 
     def get(self, index: int) -> torch.Tensor | None:
-        """Item `index` (C, H, W) uint8, or None if it has not been decoded yet."""
-        return self.pixels[index].clone() if bool(self.filled[index]) else None
+        """Item `index` (C, H, W) uint8 (a view of the shared memory: read it, do not write
+        to it), or None if it has not been decoded yet."""
+        return self.pixels[index] if bool(self.filled[index]) else None
 
     def put(self, index: int, pixels: torch.Tensor) -> None:
         """Keep decoded item `index` (ignored unless uint8 of the cache's item shape)."""

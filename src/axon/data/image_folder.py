@@ -106,11 +106,11 @@ def image_folder(root: str, val: str | None = None, test: str | None = None, val
     splits = finish_splits(FileDataset(paths, targets, preprocessing), dataset(val_set), dataset(test_set),
                            classes, val_fraction, split_seed, str(root))
     if cache:
-        keep_decoded(splits, required=cache is True)
+        keep_splits_decoded(splits, required=cache is True)
     return splits
 
 
-def keep_decoded(splits: DataSplits, required: bool) -> None:
+def keep_splits_decoded(splits: DataSplits, required: bool) -> None:
     """Keep the decoded images of every split in shared memory when they fit the cache
     budget (`axon.data.decoded_cache.cache_budget`); `required`: a ConfigError if they do not."""
     sets = [found for found in (splits.train, splits.val, splits.test) if found is not None]
