@@ -3,6 +3,7 @@ names, a quiet export and an onnxruntime session for the check."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import warnings
 from contextlib import contextmanager
@@ -17,9 +18,18 @@ REGISTRY_LOGGER = "torch.onnx._internal.exporter._registration"
 """Logs a warning per torchvision op when torchvision is missing (axon uses none of them)."""
 
 
+NEEDED = {"dynamo": ("onnx", "onnxscript", "onnxruntime"), "torchscript": ("onnx", "onnxruntime")}
+"""The packages an ONNX export with each exporter needs, its onnxruntime check included (the export extra)."""
+
+
 def check_exporter(name: str) -> None:
+    """A known exporter whose packages are installed, checked before any export work."""
     if name not in ONNX_EXPORTERS:
         raise ConfigError(f"--onnx-exporter: expected {' or '.join(ONNX_EXPORTERS)}, got {name!r}")
+    missing = [package for package in NEEDED[name] if importlib.util.find_spec(package) is None]
+    if missing:
+        raise ExportError(f"ONNX export needs {', '.join(NEEDED[name])} ({', '.join(missing)} not installed): "
+                          f"pip install 'axon[export]' (in a clone: pip install -e '.[export]')")
 
 
 @contextmanager
@@ -37,9 +47,7 @@ def quiet_export():
 
 
 def onnx_session(path: Path):
-    """An onnxruntime CPU session of the ONNX file at `path`; ExportError without onnxruntime."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise ExportError("checking an ONNX export needs onnxruntime: pip install 'axon[export]'") from None
+    """An onnxruntime CPU session of the ONNX file at `path` (after `check_exporter`)."""
+    import onnxruntime
+
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])

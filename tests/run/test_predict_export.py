@@ -100,6 +100,19 @@ def test_export_runs_and_matches_pytorch(digits_run, tmp_path, capsys, fmt, extr
     assert "on 8 test inputs" in printed  # checked on 8 while exported with a batch of 2: the batch is dynamic
 
 
+def test_onnx_export_without_the_export_extra_is_one_line_naming_what_to_install(digits_run, tmp_path, capsys,
+                                                                                monkeypatch):
+    from axon import onnx_files
+
+    real = onnx_files.importlib.util.find_spec
+    monkeypatch.setattr(onnx_files.importlib.util, "find_spec",
+                        lambda name, *args: None if name == "onnxscript" else real(name, *args))
+    assert cli("export", digits_run, "--out", tmp_path / "m.onnx") == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "onnxscript not installed" in error and "pip install 'axon[export]'" in error
+    assert not any(tmp_path.iterdir())
+
+
 def test_the_default_onnx_export_prints_no_exporter_warnings(digits_run, tmp_path):
     done = subprocess.run([sys.executable, "-m", "axon", "export", str(digits_run), "--out", str(tmp_path / "m.onnx"),
                            "--threads", "1"], capture_output=True, text=True)
